@@ -1,0 +1,1 @@
+"""Charity: charities, donations and statements (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Models of the charity app (built in a later issue)."""

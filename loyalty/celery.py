@@ -1,0 +1,19 @@
+"""The Celery app. Its beat schedule lives here, in code; tasks are thin wrappers of services."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
+
+app = Celery("trouw")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "expire-staff-invitations": {
+        "task": "loyalty.tasks.staff_invitations_expire",
+        "schedule": crontab(minute=5),
+    },
+}

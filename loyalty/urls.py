@@ -1,0 +1,61 @@
+"""Trouw's URLs: four front doors (public, dashboard, counter, portal), the API and the admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from members.views import portal as portal_views
+from members.views import public as member_public_views
+
+from .access import public_view
+from .views import counter, dashboard, public
+
+dashboard_patterns = [
+    path("", dashboard.index, name="index"),
+    path("shops/new/", dashboard.shop_create, name="shop_create"),
+    path("<slug:shop_slug>/", dashboard.overview, name="overview"),
+    path("<slug:shop_slug>/settings/", dashboard.shop_settings, name="settings"),
+    path("<slug:shop_slug>/staff/", dashboard.staff, name="staff"),
+    path("<slug:shop_slug>/staff/invite/", dashboard.staff_invite, name="staff_invite"),
+    path("<slug:shop_slug>/staff/invitations/<int:invitation_id>/revoke/",
+         dashboard.staff_invitation_revoke, name="staff_invitation_revoke"),
+    path("<slug:shop_slug>/staff/<int:staff_id>/active/", dashboard.staff_set_active,
+         name="staff_set_active"),
+    path("<slug:shop_slug>/members/", dashboard.members, name="members"),
+]
+
+counter_patterns = [
+    path("", counter.index, name="index"),
+    path("<slug:shop_slug>/", counter.screen, name="screen"),
+    path("<slug:shop_slug>/members/<str:card_number>/", counter.member, name="member"),
+]
+
+portal_patterns = [
+    path("", portal_views.index, name="index"),
+    path("<slug:shop_slug>/", portal_views.card, name="card"),
+]
+
+urlpatterns = [
+    path("", public.home, name="home"),
+    path("healthz", public.healthz, name="healthz"),
+    path("robots.txt", public.robots_txt, name="robots_txt"),
+    path("start/", public.start, name="start"),
+    path("invite/<str:token>/", public.staff_invitation_accept, name="staff_invitation_accept"),
+    path("s/<slug:shop_slug>/", member_public_views.shop_page, name="shop_page"),
+    path("dashboard/", include((dashboard_patterns, "dashboard"))),
+    path("counter/", include((counter_patterns, "counter"))),
+    path("portal/", include((portal_patterns, "portal"))),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", public_view(set_language), name="set_language"),
+    path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", public_view(SpectacularSwaggerView.as_view(url_name="api-schema")),
+         name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

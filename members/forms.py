@@ -1,0 +1,32 @@
+"""Forms of the customer side."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class JoinForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail address"), required=False)
+    phone = forms.CharField(label=_("Phone number"), max_length=32, required=False)
+    birthday = forms.DateField(
+        label=_("Birthday (optional)"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("We use it only for a birthday treat."),
+    )
+    password = forms.CharField(
+        label=_("Choose a password"), required=False, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("With an e-mail address you get a login to see your points. "
+                    "Joining with a phone number only? No password needed."),
+    )
+    marketing_consent = forms.BooleanField(
+        label=_("Yes, send me news and offers from this shop."), required=False
+    )
+
+    def __init__(self, *args, signed_in: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if signed_in:
+            del self.fields["email"]
+            del self.fields["password"]

@@ -1,0 +1,206 @@
+"""Enrolment: a customer becomes a member of a shop, from its public page, the counter
+or the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty.models import Language, Membership, MembershipSource, Shop, User
+
+CARD_BODY_DIGITS = 12
+_CARD_ATTEMPTS = 5
+
+
+def luhn_check_digit(body: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def card_number_is_valid(card_number: str) -> bool:
+    return (
+        len(card_number) == CARD_BODY_DIGITS + 1
+        and card_number.isdigit()
+        and luhn_check_digit(card_number[:-1]) == card_number[-1]
+    )
+
+
+def card_number_new() -> str:
+    """12 random digits and a Luhn check digit: 10¹² cards, typos caught at the counter."""
+    body = "".join(secrets.choice("0123456789") for _ in range(CARD_BODY_DIGITS))
+    if body[0] == "0":  # a leading zero gets lost in spreadsheets and some tills
+        body = str(secrets.randbelow(9) + 1) + body[1:]
+    return body + luhn_check_digit(body)
+
+
+def phone_normalize(raw: str) -> str:
+    """Keep digits and a leading +; 00 becomes +. Raises ValidationError when it cannot be a phone
+    number (fewer than 6 or more than 15 digits, letters)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    if re.search(r"[^\d\s\-+().]", raw):
+        raise ValidationError({"phone": [_("Enter a phone number with digits only.")]})
+    digits = re.sub(r"\D", "", raw)
+    international = raw.startswith("+") or digits.startswith("00")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if not 6 <= len(digits) <= 15:
+        raise ValidationError({"phone": [_("Enter a phone number of 6 to 15 digits.")]})
+    return ("+" if international else "") + digits
+
+
+def _clean_member_details(*, name, email, phone, birthday, language) -> dict:
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    email = (email or "").strip().lower()
+    if not name:
+        errors["name"] = [_("Enter a name.")]
+    elif len(name) > 150:
+        errors["name"] = [_("The name may be 150 characters at most.")]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    try:
+        phone = phone_normalize(phone)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        phone = ""
+    if not email and not phone and "email" not in errors and "phone" not in errors:
+        errors["email"] = [_("Enter an e-mail address or a phone number.")]
+    if birthday is not None:
+        today = timezone.localdate()
+        if birthday > today:
+            errors["birthday"] = [_("The birthday cannot be in the future.")]
+        elif birthday < dt.date(1900, 1, 1):
+            errors["birthday"] = [_("Enter a birthday after 1900.")]
+    if language not in Language.values:
+        errors["language"] = [_("Unknown language “%(value)s”.") % {"value": language}]
+    if errors:
+        raise ValidationError(errors)
+    return {"name": name, "email": email, "phone": phone}
+
+
+def member_enrol(
+    *,
+    shop: Shop,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    birthday: dt.date | None = None,
+    language: str | None = None,
+    marketing_consent: bool = False,
+    source: str = MembershipSource.PUBLIC_PAGE,
+    user: User | None = None,
+) -> Membership:
+    """Give a customer a card at ``shop``. Refuses a second card for the same e-mail or phone."""
+    language = language or shop.language
+    details = _clean_member_details(
+        name=name, email=email, phone=phone, birthday=birthday, language=language
+    )
+    duplicate = Q(email__iexact=details["email"]) if details["email"] else Q(pk__in=[])
+    if details["phone"]:
+        duplicate |= Q(phone=details["phone"])
+    if user is not None:
+        duplicate |= Q(user=user)
+    existing = Membership.objects.for_shop(shop).filter(duplicate).first()
+    if existing is not None:
+        if user is not None and existing.user_id == user.pk:
+            raise ValidationError(_("You are already a member of %(shop)s.") % {"shop": shop.name})
+        field = "email" if details["email"] and existing.email == details["email"] else "phone"
+        raise ValidationError({field: [_(
+            "There is already a member with this %(what)s at %(shop)s."
+        ) % {"what": _("e-mail address") if field == "email" else _("phone number"),
+             "shop": shop.name}]})
+    now = timezone.now()
+    for _attempt in range(_CARD_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(
+                    shop=shop, user=user, card_number=card_number_new(),
+                    birthday=birthday, language=language, source=source,
+                    marketing_consent=bool(marketing_consent),
+                    marketing_consent_at=now if marketing_consent else None,
+                    **details,
+                )
+        except IntegrityError as exc:
+            if "card_number" in str(exc):
+                continue  # a card number collision (1 in 10¹² per card): draw again
+            # Someone enrolled the same details at the same moment: the database refused.
+            raise ValidationError(
+                _("This customer is already a member of %(shop)s.") % {"shop": shop.name}
+            ) from None
+    raise RuntimeError("Could not draw a free card number")
+
+
+def member_join_public(
+    *,
+    shop: Shop,
+    user: User | None,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    birthday: dt.date | None = None,
+    marketing_consent: bool = False,
+    password: str = "",
+    language: str | None = None,
+) -> tuple[Membership, User | None]:
+    """Join ``shop`` from its public page.
+
+    A signed-in user joins with their own login. A visitor with an e-mail address gets a login
+    for the portal (``password`` is required); one with only a phone number gets a card and no
+    login. Returns the membership and the login created, if any.
+    """
+    if user is not None:
+        return member_enrol(
+            shop=shop, user=user, name=name or user.name, email=user.email, phone=phone,
+            birthday=birthday, marketing_consent=marketing_consent, language=language,
+        ), None
+    email = (email or "").strip().lower()
+    if not email:
+        return member_enrol(
+            shop=shop, name=name, phone=phone, birthday=birthday,
+            marketing_consent=marketing_consent, language=language,
+        ), None
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": [_(
+            "You already have a Trouw login with this address. Sign in first, then join."
+        )]})
+    if not password:
+        raise ValidationError({"password": [_("Choose a password for your member portal.")]})
+    try:
+        password_validation.validate_password(password, User(email=email, name=name or ""))
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    try:
+        with transaction.atomic():
+            new_user = User.objects.create_user(
+                email=email, password=password, name=(name or "").strip()
+            )
+            membership = member_enrol(
+                shop=shop, user=new_user, name=name, email=email, phone=phone,
+                birthday=birthday, marketing_consent=marketing_consent, language=language,
+            )
+    except IntegrityError:  # the same address signed up at the same moment
+        raise ValidationError({"email": [_(
+            "You already have a Trouw login with this address. Sign in first, then join."
+        )]}) from None
+    return membership, new_user

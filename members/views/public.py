@@ -1,0 +1,56 @@
+"""A shop's public page, where customers join."""
+
+from __future__ import annotations
+
+from allauth.account.utils import complete_signup, setup_user_email
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from loyalty.access import activate_language_unless_chosen, public_view
+from loyalty.forms import add_errors
+from loyalty.models import Membership, Shop
+
+from .. import services
+from ..forms import JoinForm
+
+
+@public_view
+@require_http_methods(["GET", "POST"])
+def shop_page(request, shop_slug: str):
+    shop = get_object_or_404(Shop, slug=shop_slug)
+    activate_language_unless_chosen(request, shop.language)
+    user = request.user if request.user.is_authenticated else None
+    existing = Membership.objects.filter(shop=shop, user=user).first() if user else None
+    form = JoinForm(request.POST or None, signed_in=user is not None,
+                    initial={"name": user.name} if user else None)
+    if request.method == "POST" and existing is None and form.is_valid():
+        try:
+            membership, new_user = services.member_join_public(
+                shop=shop, user=user, language=request.LANGUAGE_CODE, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            portal_url = reverse("portal:card", args=[shop.slug])
+            if new_user is not None:
+                setup_user_email(request, new_user, [])
+                messages.success(request, _("Welcome to %(shop)s! Here is your card.") % {
+                    "shop": shop.name})
+                return complete_signup(
+                    request, new_user, settings.ACCOUNT_EMAIL_VERIFICATION, portal_url
+                )
+            if user is not None:
+                messages.success(request, _("Welcome to %(shop)s! Here is your card.") % {
+                    "shop": shop.name})
+                return redirect(portal_url)
+            return render(request, "members/joined_without_login.html",
+                          {"shop": shop, "membership": membership})
+    status = 400 if request.method == "POST" and existing is None else 200
+    return render(request, "members/shop_page.html", {
+        "shop": shop, "form": form, "existing": existing,
+    }, status=status)

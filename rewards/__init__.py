@@ -1,0 +1,1 @@
+"""Rewards: the catalogue, redemptions and vouchers (built by a later issue)."""

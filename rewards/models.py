@@ -1,0 +1,1 @@
+"""Models of the rewards app (built in a later issue)."""

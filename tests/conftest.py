@@ -1,0 +1,88 @@
+"""Shared fixtures: a shop with its owner, staff and a member, and clients signed in as each."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    OwnerFactory,
+    ShopFactory,
+    StaffMemberFactory,
+    UserFactory,
+)
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip a test whose service is missing on a developer machine; fail it in CI."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture
+def shop(db):
+    return ShopFactory(name="Bakkerij Noord", slug="bakkerij-noord", language="nl")
+
+
+@pytest.fixture
+def owner(shop):
+    return OwnerFactory(shop=shop, user=UserFactory(email="owner@noord.example")).user
+
+
+@pytest.fixture
+def staff_user(shop):
+    return StaffMemberFactory(shop=shop, user=UserFactory(email="staff@noord.example")).user
+
+
+@pytest.fixture
+def member(shop):
+    """A member of ``shop`` with a login."""
+    user = UserFactory(email="member@example.com")
+    return MembershipFactory(shop=shop, user=user, email=user.email, name="Sanne Visser")
+
+
+@pytest.fixture
+def other_shop(db):
+    return ShopFactory(name="Kaashandel Zuid", slug="kaashandel-zuid")
+
+
+@pytest.fixture
+def other_owner(other_shop):
+    return OwnerFactory(shop=other_shop, user=UserFactory(email="owner@zuid.example")).user
+
+
+def _client_for(client_class, user):
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner, client):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_user, client):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def member_client(member, client):
+    client.force_login(member.user)
+    return client
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
