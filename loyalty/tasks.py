@@ -20,7 +20,7 @@ def staff_invitation_send(invitation_id: int) -> bool:
     and marks a sent one, so a re-run after success does not mail twice."""
     with transaction.atomic():
         invitation = (
-            StaffInvitation.objects.select_for_update()
+            StaffInvitation.objects.select_for_update(of=("self",))
             .select_related("shop", "invited_by")
             .filter(pk=invitation_id, status=InvitationStatus.PENDING, sent_at__isnull=True)
             .first()
