@@ -80,7 +80,8 @@ def test_real_worker_sends_the_staff_invitation(tmp_path, settings):
             time.sleep(0.25)
         if invitation.sent_at is None:
             worker.terminate()
-            pytest.fail("the worker did not send the invitation in 20 s:\n" + worker.communicate()[0])
+            output = worker.communicate()[0]
+            pytest.fail(f"the worker did not send the invitation in 20 s:\n{output}")
         mails = list(mail_dir.glob("*.log"))
         assert len(mails) == 1
         body = mails[0].read_text()
