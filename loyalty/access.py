@@ -26,6 +26,7 @@ class Audience:
     OWNER = "owner"  # the shop's owners
     STAFF = "staff"  # the shop's staff and owners (the counter)
     MEMBER = "member"  # the signed-in member of the shop (the portal)
+    API = "api"  # a till or webshop with the shop's API key (loyalty.api.ShopApiView)
 
 
 def _mark(view, audience: str):

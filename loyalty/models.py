@@ -302,3 +302,318 @@ class Membership(models.Model):
     def card_number_display(self) -> str:
         n = self.card_number
         return " ".join(n[i : i + 4] for i in range(0, len(n), 4))
+
+
+# --- The points engine ------------------------------------------------------------------------
+# Money is Decimal with two places and a currency beside it; points are signed integers. Rules are
+# versioned rows that are never edited; purchases point at the version they used. The ledger is
+# append-only (a database trigger refuses UPDATE and DELETE on PostgreSQL and SQLite).
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class ProgramRules(models.Model):
+    """One version of a shop's earn rules. Saving new rules adds a version; none is edited."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="rule_versions")
+    version = models.PositiveIntegerField(_("version"))
+    points_per_unit = models.PositiveIntegerField(
+        _("points per currency unit"), default=10,
+        help_text=_("Points for every whole euro or krona; cents are rounded down."),
+    )
+    # [{"min_amount": "20.00", "points": 1000}, ...], sorted by min_amount; the highest step
+    # reached applies, in place of (or on top of) the rate.
+    steps = models.JSONField(_("steps"), default=list, blank=True)
+    steps_replace_rate = models.BooleanField(
+        _("a step replaces the rate"), default=True,
+        help_text=_("On: a purchase that reaches a step earns the step's points only. "
+                    "Off: it earns the rate and the step's points."),
+    )
+    minimum_amount = models.DecimalField(_("minimum purchase"), default=0, **MONEY)
+    cap_per_purchase = models.PositiveIntegerField(
+        _("most points per purchase"), null=True, blank=True
+    )
+    points_per_currency_value = models.PositiveIntegerField(
+        _("points worth 1 currency unit"), default=100,
+        help_text=_("For reporting and paying with points: e.g. 100 points = €1."),
+    )
+    signup_bonus = models.PositiveIntegerField(_("sign-up bonus"), default=0)
+    pending_days = models.PositiveIntegerField(
+        _("pending days"), default=0,
+        help_text=_("Points become spendable this many days after the purchase (your return "
+                    "window). 0: at once."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("program rules")
+        verbose_name_plural = _("program rules")
+        ordering = ["shop", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "version"], name="rules_version_unique"),
+            models.CheckConstraint(condition=models.Q(minimum_amount__gte=0),
+                                   name="rules_minimum_not_negative"),
+            models.CheckConstraint(condition=models.Q(points_per_currency_value__gt=0),
+                                   name="rules_point_value_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop} rules v{self.version}"
+
+
+class ApiKeyScope(models.TextChoices):
+    TILL = "till", _("Till: look up, earn, refund, redeem")
+    MANAGE = "manage", _("Manage: till, and the rewards catalogue")
+
+
+class ApiKey(models.Model):
+    """A shop's key for tills and webshops. Only a SHA-256 hash of the key is stored."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=60)
+    prefix = models.CharField(_("starts with"), max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(_("scope"), max_length=10, choices=ApiKeyScope.choices,
+                             default=ApiKeyScope.TILL)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scope__in=ApiKeyScope.values),
+                                   name="api_key_scope_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Purchase(models.Model):
+    """A purchase as recorded at the counter or by a till; with or without a member's card."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="purchases")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    reference = models.CharField(_("receipt number"), max_length=64, blank=True)
+    rules = models.ForeignKey(ProgramRules, on_delete=models.PROTECT, related_name="+")
+    points_earned = models.IntegerField(_("points earned"), default=0)
+    points_available_at = models.DateTimeField(_("points spendable from"))
+    refunded_amount = models.DecimalField(_("refunded"), default=0, **MONEY)
+    recorded_by = models.ForeignKey(
+        "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0),
+                                   name="purchase_amount_positive"),
+            models.CheckConstraint(condition=models.Q(points_earned__gte=0),
+                                   name="purchase_points_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__gte=0)
+                & models.Q(refunded_amount__lte=models.F("amount")),
+                name="purchase_refund_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="purchase_idempotency_key_unique_per_shop",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="purchase_shop_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} @ {self.shop_id}"
+
+
+class PurchaseItem(models.Model):
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=3)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+
+    class Meta:
+        verbose_name = _("purchase line")
+        verbose_name_plural = _("purchase lines")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0),
+                                   name="item_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0),
+                                   name="item_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class Refund(models.Model):
+    """Money given back on a purchase. It reverses the proportional points; what was already
+    spent cannot be taken back, and is recorded as the shortfall."""
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    points_reversed = models.IntegerField(_("points taken back"), default=0)
+    points_shortfall = models.IntegerField(_("points already spent"), default=0)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(points_reversed__gte=0) & models.Q(points_shortfall__gte=0),
+                name="refund_points_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["purchase", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="refund_idempotency_key_unique_per_purchase",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of purchase {self.purchase_id}"
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", _("Purchase")
+    SIGNUP_BONUS = "signup", _("Sign-up bonus")
+    ADJUSTMENT = "adjust", _("Adjustment")
+    REDEMPTION = "redeem", _("Redemption")
+    REVERSAL = "reversal", _("Reversal")
+    EXPIRY = "expiry", _("Expiry")
+    BONUS = "bonus", _("Bonus")
+
+
+class LedgerEntry(models.Model):
+    """One change of a member's points. Append-only: a correction is a new entry (a reversal
+    points at the entry it reverses). The membership's cached balance is the sum of its entries."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
+    points = models.IntegerField(_("points"))
+    kind = models.CharField(_("kind"), max_length=10, choices=EntryKind.choices)
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="entries")
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="entries")
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="reversals")
+    # What caused it outside the core (a reward, a voucher, …): "<app>.<model>:<pk>".
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # PROTECT, not SET_NULL: that would UPDATE the entry, which the database refuses. People
+    # and keys are deactivated or revoked, never deleted, once they have acted on the ledger.
+    actor_user = models.ForeignKey("loyalty.User", on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+")
+    actor_api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+")
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="entry_idempotency_key_unique_per_shop",
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values),
+                                   name="entry_kind_known"),
+            models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_not_zero"),
+        ]
+        indexes = [models.Index(fields=["membership", "-created_at"], name="entry_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} {self.kind} ({self.membership_id})"
+
+    @property
+    def actor(self) -> str:
+        if self.actor_user_id:
+            return str(self.actor_user)
+        if self.actor_api_key_id:
+            return f"API: {self.actor_api_key}"
+        return "system"
+
+
+class PointLot(models.Model):
+    """Points that arrived together (an earn, a bonus, a return). Spending and expiry take points
+    from the oldest spendable lots first; the sum of what remains equals the balance."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    available_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["available_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(remaining__lte=models.F("points")),
+                                   name="lot_remaining_within_points"),
+        ]
+        indexes = [models.Index(fields=["membership", "available_at"], name="lot_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.points} points from entry {self.entry_id}"
+
+
+class IdempotentRequest(models.Model):
+    """An API write done under an Idempotency-Key: its replay gets the same status and body."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+    operation = models.CharField(max_length=40)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "operation", "key"],
+                                    name="idempotent_request_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key}"

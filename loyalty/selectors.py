@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet, Sum
+from django.utils import timezone
 
-from .models import InvitationStatus, Membership, Shop, StaffInvitation, StaffMember, StaffRole
+from .models import (
+    ApiKey,
+    InvitationStatus,
+    LedgerEntry,
+    Membership,
+    PointLot,
+    ProgramRules,
+    Purchase,
+    Shop,
+    StaffInvitation,
+    StaffMember,
+    StaffRole,
+)
+from .points import points_as_money
 
 
 def shops_for_user(*, user, roles=(StaffRole.OWNER, StaffRole.STAFF)) -> QuerySet[Shop]:
@@ -50,3 +66,95 @@ def shop_overview(*, shop: Shop) -> dict:
         "staff_count": StaffMember.objects.filter(shop=shop, is_active=True).count(),
         "recent_members": list(Membership.objects.for_shop(shop).order_by("-joined_at")[:5]),
     }
+
+
+# --- Points ------------------------------------------------------------------------------------
+
+
+def membership_by_card(*, shop: Shop, card_number: str) -> Membership | None:
+    return Membership.objects.for_shop(shop).filter(card_number=digits_only(card_number)).first()
+
+
+def membership_points_summary(*, membership: Membership, now=None) -> dict:
+    """Balance, spendable and pending points, and the balance as money, in two queries."""
+    now = now or timezone.now()
+    rules = program_rules_in_force(shop=membership.shop)
+    pending = PointLot.objects.filter(
+        membership=membership, remaining__gt=0, available_at__gt=now
+    ).aggregate(total=Sum("remaining"), next_at=Min("available_at"))
+    pending_points = pending["total"] or 0
+    return {
+        "balance": membership.points_balance,
+        "spendable": membership.points_balance - pending_points,
+        "pending": pending_points,
+        "pending_next_at": pending["next_at"],
+        "money": points_as_money(rules=rules, points=membership.points_balance),
+        "currency": membership.shop.currency,
+        "rules": rules,
+    }
+
+
+def program_rules_in_force(*, shop: Shop) -> ProgramRules:
+    """The latest version, or the defaults (unsaved) for a shop that never saved rules."""
+    rules = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+    return rules or ProgramRules(shop=shop, version=0)
+
+
+def membership_history(*, membership: Membership) -> QuerySet[LedgerEntry]:
+    return (
+        LedgerEntry.objects.filter(membership=membership)
+        .select_related("purchase", "refund")
+        .order_by("-created_at", "-pk")
+    )
+
+
+UNDO_WINDOW = dt.timedelta(minutes=10)
+
+
+def membership_last_undoable_purchase(*, membership: Membership, now=None) -> Purchase | None:
+    now = now or timezone.now()
+    return (
+        Purchase.objects.filter(membership=membership, refunded_amount=0,
+                                created_at__gte=now - UNDO_WINDOW)
+        .order_by("-created_at").first()
+    )
+
+
+def ledger_mismatches(*, shop: Shop | None = None) -> list[dict]:
+    """Memberships whose cached balance, ledger sum and remaining lots disagree."""
+    memberships = Membership.objects.all()
+    if shop is not None:
+        memberships = memberships.filter(shop=shop)
+    entry_sums = dict(
+        LedgerEntry.objects.filter(membership__in=memberships).values("membership_id")
+        .annotate(total=Sum("points")).values_list("membership_id", "total")
+    )
+    lot_sums = dict(
+        PointLot.objects.filter(membership__in=memberships).values("membership_id")
+        .annotate(total=Sum("remaining")).values_list("membership_id", "total")
+    )
+    mismatches = []
+    for pk, card, balance, shop_slug in memberships.values_list(
+        "pk", "card_number", "points_balance", "shop__slug"
+    ).iterator():
+        ledger = entry_sums.get(pk, 0)
+        lots = lot_sums.get(pk, 0)
+        if not balance == ledger == lots:
+            mismatches.append({"membership_id": pk, "card_number": card, "shop": shop_slug,
+                               "balance": balance, "ledger": ledger, "lots": lots})
+    return mismatches
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_for_raw_key(raw_key: str) -> ApiKey | None:
+    return (
+        ApiKey.objects.select_related("shop")
+        .filter(key_hash=api_key_hash(raw_key), revoked_at__isnull=True).first()
+    )
+
+
+def purchases_for_shop(*, shop: Shop) -> QuerySet[Purchase]:
+    return Purchase.objects.filter(shop=shop).select_related("membership")

@@ -8,25 +8,40 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .models import (
+    ApiKey,
+    ApiKeyScope,
     Currency,
+    EntryKind,
     InvitationStatus,
     Language,
+    LedgerEntry,
+    Membership,
+    PointLot,
+    ProgramRules,
+    Purchase,
+    PurchaseItem,
+    Refund,
     Shop,
     StaffInvitation,
     StaffMember,
     StaffRole,
     User,
 )
+from .points import points_for_amount
+from .selectors import UNDO_WINDOW, api_key_hash
 
 INVITATION_SALT = "trouw.staff-invitation"
 # Words of our own URLs that a shop's web address may not take.
@@ -93,7 +108,7 @@ def shop_update(*, shop: Shop, **fields) -> Shop:
         raise ValidationError(_("These details cannot be changed: %(fields)s") % {
             "fields": ", ".join(sorted(unknown))})
     for key, value in fields.items():
-        setattr(shop, key, value)
+        setattr(shop, key, value.strip() if isinstance(value, str) else value)
     shop.full_clean(exclude=["slug"])
     shop.save(update_fields=sorted(fields))
     return shop
@@ -231,3 +246,471 @@ def staff_set_active(*, shop: Shop, staff_member_id: int, active: bool, acting_u
     StaffMember.objects.filter(pk=staff_member.pk).update(is_active=active)
     staff_member.is_active = active
     return staff_member
+
+
+# --- The points engine ------------------------------------------------------------------------
+# Lock order, everywhere: the membership row first, then the purchase row. Every change of points
+# writes a ledger entry, moves lots and updates the cached balance in one transaction.
+
+MAX_AMOUNT = Decimal("100000.00")
+
+
+class DuplicateRequest(Exception):
+    """The idempotency key was used before; ``existing`` is what it created."""
+
+    def __init__(self, existing):
+        super().__init__("duplicate idempotency key")
+        self.existing = existing
+
+
+def money_parse(value, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
+    """Parse an amount of money strictly: a number with at most two decimals, positive, sane."""
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip().replace(",", ".")) if value is not None else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValidationError({field: [_("Enter an amount, such as 27.50.")]}, code="invalid")
+    if amount.as_tuple().exponent < -2:
+        raise ValidationError({field: [_("Use at most two decimals.")]}, code="invalid")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationError({field: [_("The amount must be more than zero.")]}, code="invalid")
+    if amount > MAX_AMOUNT:
+        raise ValidationError({field: [_("That amount is too large (at most %(max)s).") % {
+            "max": MAX_AMOUNT}]}, code="invalid")
+    return amount.quantize(Decimal("0.01"))
+
+
+def program_rules_current(*, shop: Shop) -> ProgramRules:
+    """The shop's rules in force; a shop without any gets version 1 with the defaults."""
+    rules = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+    if rules is not None:
+        return rules
+    try:
+        with transaction.atomic():
+            return ProgramRules.objects.create(shop=shop, version=1)
+    except IntegrityError:  # created by a concurrent request
+        return ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+
+
+def _steps_clean(steps) -> list[dict]:
+    cleaned = []
+    for index, step in enumerate(steps or [], start=1):
+        try:
+            min_amount = money_parse(step.get("min_amount"), field="steps")
+            points = int(step.get("points"))
+        except (ValidationError, TypeError, ValueError, AttributeError):
+            raise ValidationError({"steps": [_(
+                "Step %(n)s: enter an amount above zero and a whole number of points."
+            ) % {"n": index}]}) from None
+        if points <= 0:
+            raise ValidationError({"steps": [_("Step %(n)s: points must be more than zero.") % {
+                "n": index}]})
+        cleaned.append({"min_amount": str(min_amount), "points": points})
+    amounts = [step["min_amount"] for step in cleaned]
+    if len(set(amounts)) != len(amounts):
+        raise ValidationError({"steps": [_("Two steps start at the same amount.")]})
+    return sorted(cleaned, key=lambda s: Decimal(s["min_amount"]))
+
+
+def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRules:
+    """Save new rules as the next version. Points already earned keep the version they used."""
+    allowed = {"points_per_unit", "steps", "steps_replace_rate", "minimum_amount",
+               "cap_per_purchase", "points_per_currency_value", "signup_bonus", "pending_days"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(_("Unknown rule settings: %(fields)s") % {
+            "fields": ", ".join(sorted(unknown))})
+    current = program_rules_current(shop=shop)
+    values = {name: getattr(current, name) for name in allowed}
+    values.update(fields)
+    values["steps"] = _steps_clean(values["steps"])
+    values["minimum_amount"] = money_parse(values["minimum_amount"], field="minimum_amount",
+                                           allow_zero=True)
+    errors = {}
+    for name in ("points_per_unit", "points_per_currency_value", "signup_bonus", "pending_days"):
+        value = values[name]
+        if not isinstance(value, int) or value < 0 or value > 1_000_000:
+            errors[name] = [_("Enter a whole number from 0 to 1,000,000.")]
+    if values["points_per_currency_value"] == 0:
+        errors["points_per_currency_value"] = [_("Enter a number above zero.")]
+    if values["pending_days"] is not None and isinstance(values["pending_days"], int) and (
+        values["pending_days"] > 365
+    ):
+        errors["pending_days"] = [_("At most 365 days.")]
+    cap = values["cap_per_purchase"]
+    if cap is not None and (not isinstance(cap, int) or cap <= 0):
+        errors["cap_per_purchase"] = [_("Enter a number above zero, or leave it empty.")]
+    if errors:
+        raise ValidationError(errors)
+    if all(getattr(current, name) == values[name] for name in allowed) and current.pk:
+        return current
+    with transaction.atomic():
+        # Lock the shop row so two editors cannot both create version n+1.
+        Shop.objects.select_for_update().filter(pk=shop.pk).first()
+        latest = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+        return ProgramRules.objects.create(
+            shop=shop, version=(latest.version + 1) if latest else 1, created_by=by, **values
+        )
+
+
+def _membership_lock(*, shop: Shop, membership_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .filter(shop=shop, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise ValidationError(_("No such member at this shop."), code="not_found")
+    return membership
+
+
+def _lots_take(*, membership: Membership, points: int, now: dt.datetime,
+               spendable_only: bool, first_lot_id: int | None = None) -> int:
+    """Take up to ``points`` from the member's lots, oldest first (``first_lot_id`` before all).
+    Returns how many were taken. The caller holds the membership's lock."""
+    lots = PointLot.objects.filter(membership=membership, remaining__gt=0)
+    if spendable_only:
+        lots = lots.filter(available_at__lte=now)
+    ordered = list(lots.order_by("available_at", "pk").select_for_update())
+    if first_lot_id is not None:
+        ordered.sort(key=lambda lot: lot.pk != first_lot_id)
+    taken = 0
+    changed = []
+    for lot in ordered:
+        if taken == points:
+            break
+        take = min(lot.remaining, points - taken)
+        lot.remaining -= take
+        taken += take
+        changed.append(lot)
+    PointLot.objects.bulk_update(changed, ["remaining"])
+    return taken
+
+
+def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.datetime,
+                 available_at: dt.datetime | None = None, **links) -> LedgerEntry:
+    """Append an entry, add its lot (for points in) and move the cached balance. Points out
+    must already have been taken from lots by the caller."""
+    entry = LedgerEntry.objects.create(
+        shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
+    )
+    if points > 0:
+        PointLot.objects.create(membership=membership, entry=entry, points=points,
+                                remaining=points, available_at=available_at or now)
+    Membership.objects.filter(pk=membership.pk).update(
+        points_balance=models.F("points_balance") + points
+    )
+    membership.points_balance += points
+    return entry
+
+
+def membership_spendable_points(*, membership: Membership, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    return PointLot.objects.filter(
+        membership=membership, remaining__gt=0, available_at__lte=now
+    ).aggregate(total=models.Sum("remaining"))["total"] or 0
+
+
+def _items_clean(items) -> list[PurchaseItem]:
+    cleaned = []
+    for index, item in enumerate(items or [], start=1):
+        if not isinstance(item, dict):
+            raise ValidationError({"items": [_("Line %(n)s is not valid.") % {"n": index}]})
+        name = str(item.get("name") or "").strip()
+        if not name or len(name) > 200:
+            raise ValidationError({"items": [_("Line %(n)s needs a name.") % {"n": index}]})
+        try:
+            quantity = Decimal(str(item.get("quantity", 1)))
+            if not quantity.is_finite() or quantity <= 0 or quantity > 100000 or (
+                quantity.as_tuple().exponent < -3
+            ):
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ValidationError({"items": [_("Line %(n)s: the quantity must be above zero.") % {
+                "n": index}]}) from None
+        unit_price = money_parse(item.get("unit_price"), field="items", allow_zero=True)
+        cleaned.append(PurchaseItem(
+            sku=str(item.get("sku") or "")[:64], name=name,
+            category=str(item.get("category") or "")[:100], quantity=quantity,
+            unit_price=unit_price,
+        ))
+    return cleaned
+
+
+def purchase_record(
+    *,
+    shop: Shop,
+    amount,
+    currency: str | None = None,
+    membership_id: int | None = None,
+    reference: str = "",
+    items=(),
+    recorded_by: User | None = None,
+    api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> Purchase:
+    """Record a purchase and credit its points to the member's card (if any).
+
+    Raises ValidationError for bad input (nothing written) and DuplicateRequest when the
+    idempotency key was used before for this shop."""
+    amount = money_parse(amount)
+    currency = (currency or shop.currency).upper()
+    if currency != shop.currency:
+        raise ValidationError({"currency": [_(
+            "This shop works in %(currency)s, not %(given)s."
+        ) % {"currency": shop.currency, "given": currency}]}, code="invalid")
+    reference = (reference or "").strip()
+    if len(reference) > 64:
+        raise ValidationError(
+            {"reference": [_("The receipt number may be 64 characters at most.")]}
+        )
+    item_rows = _items_clean(items)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            membership = None
+            if membership_id is not None:
+                membership = _membership_lock(shop=shop, membership_id=membership_id)
+            rules = program_rules_current(shop=shop)
+            points = points_for_amount(rules=rules, amount=amount) if membership else 0
+            available_at = now + dt.timedelta(days=rules.pending_days)
+            purchase = Purchase.objects.create(
+                shop=shop, membership=membership, amount=amount, currency=currency,
+                reference=reference, rules=rules, points_earned=points,
+                points_available_at=available_at, recorded_by=recorded_by, api_key=api_key,
+                idempotency_key=idempotency_key,
+            )
+            for row in item_rows:
+                row.purchase = purchase
+            PurchaseItem.objects.bulk_create(item_rows)
+            if membership is not None and points > 0:
+                _entry_write(
+                    membership=membership, points=points, kind=EntryKind.EARN, now=now,
+                    available_at=available_at, purchase=purchase, actor_user=recorded_by,
+                    actor_api_key=api_key,
+                    idempotency_key=f"purchase:{idempotency_key}" if idempotency_key else None,
+                )
+            for effect in purchase_effects():
+                effect(purchase=purchase)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = Purchase.objects.filter(shop=shop, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        raise DuplicateRequest(existing) from None
+    return purchase
+
+
+def purchase_effects():
+    """The functions named in settings.TROUW_PURCHASE_EFFECTS, in order."""
+    return [import_string(path) for path in settings.TROUW_PURCHASE_EFFECTS]
+
+
+def purchase_refund(
+    *,
+    shop: Shop,
+    purchase_id: int,
+    amount,
+    reason: str = "",
+    recorded_by: User | None = None,
+    api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> Refund:
+    """Give back money on a purchase and take back the proportional points. Points already
+    spent cannot be taken: the balance stops at zero and the rest is the refund's shortfall."""
+    amount = money_parse(amount)
+    reason = (reason or "").strip()[:200]
+    now = timezone.now()
+    found = Purchase.objects.filter(shop=shop, pk=purchase_id).values("membership_id").first()
+    if found is None:
+        raise ValidationError(_("No such purchase at this shop."), code="not_found")
+    try:
+        with transaction.atomic():
+            membership = None
+            if found["membership_id"] is not None:
+                membership = _membership_lock(shop=shop, membership_id=found["membership_id"])
+            purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
+            refundable = purchase.amount - purchase.refunded_amount
+            if amount > refundable:
+                raise ValidationError({"amount": [_(
+                    "At most %(amount)s %(currency)s of this purchase can still be refunded."
+                ) % {"amount": refundable, "currency": purchase.currency}]}, code="invalid")
+            refunded_after = purchase.refunded_amount + amount
+            # Cumulative, so partial refunds add up to exactly the points earned.
+            due_after = int(purchase.points_earned * refunded_after / purchase.amount)
+            settled = purchase.refunds.aggregate(
+                total=models.Sum(models.F("points_reversed") + models.F("points_shortfall"))
+            )["total"] or 0
+            to_reverse = max(due_after - settled, 0)
+            taken = 0
+            earn_entry = None
+            if membership is not None and to_reverse > 0:
+                earn_entry = purchase.entries.filter(kind=EntryKind.EARN).first()
+                own_lot_id = getattr(getattr(earn_entry, "lot", None), "pk", None)
+                taken = _lots_take(membership=membership, points=to_reverse, now=now,
+                                   spendable_only=False, first_lot_id=own_lot_id)
+            refund = Refund.objects.create(
+                purchase=purchase, amount=amount, points_reversed=taken,
+                points_shortfall=to_reverse - taken, reason=reason, recorded_by=recorded_by,
+                api_key=api_key, idempotency_key=idempotency_key,
+            )
+            Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=refunded_after)
+            if taken:
+                _entry_write(
+                    membership=membership, points=-taken, kind=EntryKind.REVERSAL, now=now,
+                    purchase=purchase, refund=refund, reverses=earn_entry, note=reason,
+                    actor_user=recorded_by, actor_api_key=api_key,
+                    idempotency_key=f"refund:{purchase.pk}:{idempotency_key}"
+                    if idempotency_key else None,
+                )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = Refund.objects.filter(purchase_id=purchase_id,
+                                         idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        raise DuplicateRequest(existing) from None
+    return refund
+
+
+def purchase_undo(*, shop: Shop, purchase_id: int, reason: str, by: User) -> Refund:
+    """The counter's undo: a full refund of a purchase made in the last 10 minutes."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the purchase is undone.")]})
+    purchase = Purchase.objects.filter(shop=shop, pk=purchase_id).first()
+    if purchase is None:
+        raise ValidationError(_("No such purchase at this shop."), code="not_found")
+    if timezone.now() - purchase.created_at > UNDO_WINDOW:
+        raise ValidationError(_("A purchase can be undone within 10 minutes only. "
+                                "Record a refund instead."))
+    if purchase.refunded_amount > 0:
+        raise ValidationError(_("This purchase has been (partly) refunded already."))
+    return purchase_refund(shop=shop, purchase_id=purchase.pk, amount=purchase.amount,
+                           reason=_("Undone at the counter: %(reason)s") % {"reason": reason},
+                           recorded_by=by, idempotency_key=f"undo:{purchase.pk}")
+
+
+def points_spend(
+    *,
+    shop: Shop,
+    membership_id: int,
+    points: int,
+    kind: str = EntryKind.REDEMPTION,
+    reference: str = "",
+    note: str = "",
+    actor_user: User | None = None,
+    actor_api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    """Take ``points`` of the member's spendable points (oldest first): a redemption, a
+    negative adjustment. Refuses more than the spendable balance, and changes nothing then."""
+    if not isinstance(points, int) or points <= 0:
+        raise ValidationError({"points": [_("Enter a whole number of points above zero.")]})
+    now = timezone.now()
+    with transaction.atomic():
+        membership = _membership_lock(shop=shop, membership_id=membership_id)
+        spendable = membership_spendable_points(membership=membership, now=now)
+        if points > spendable:
+            raise ValidationError({"points": [_(
+                "Not enough points: %(spendable)s can be spent, %(points)s asked."
+            ) % {"spendable": spendable, "points": points}]}, code="insufficient_points")
+        taken = _lots_take(membership=membership, points=points, now=now, spendable_only=True)
+        assert taken == points  # noqa: S101 - guaranteed by the spendable check under the lock
+        return _entry_write(
+            membership=membership, points=-points, kind=kind, now=now, reference=reference,
+            note=note, actor_user=actor_user, actor_api_key=actor_api_key,
+            idempotency_key=idempotency_key,
+        )
+
+
+def points_credit(
+    *,
+    shop: Shop,
+    membership_id: int,
+    points: int,
+    kind: str,
+    reference: str = "",
+    note: str = "",
+    reverses: LedgerEntry | None = None,
+    actor_user: User | None = None,
+    actor_api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> LedgerEntry | None:
+    """Give points (a bonus, an adjustment, points returned). With an idempotency key it
+    happens once: a repeat returns None and changes nothing."""
+    if not isinstance(points, int) or points <= 0:
+        raise ValidationError({"points": [_("Enter a whole number of points above zero.")]})
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            membership = _membership_lock(shop=shop, membership_id=membership_id)
+            return _entry_write(
+                membership=membership, points=points, kind=kind, now=now, reference=reference,
+                note=note, reverses=reverses, actor_user=actor_user,
+                actor_api_key=actor_api_key, idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        if idempotency_key and LedgerEntry.objects.filter(
+            shop=shop, idempotency_key=idempotency_key
+        ).exists():
+            return None
+        raise
+
+
+def points_adjust(*, shop: Shop, membership_id: int, points: int, reason: str,
+                  by: User) -> LedgerEntry:
+    """An owner's correction, up or down, with the reason recorded."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the points are adjusted.")]})
+    if not isinstance(points, int) or points == 0:
+        raise ValidationError({"points": [_("Enter a whole number of points, not zero.")]})
+    if points > 0:
+        return points_credit(shop=shop, membership_id=membership_id, points=points,
+                             kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+    return points_spend(shop=shop, membership_id=membership_id, points=-points,
+                        kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+
+
+def signup_bonus_award(*, membership: Membership) -> LedgerEntry | None:
+    """The shop's sign-up bonus, once per membership."""
+    rules = program_rules_current(shop=membership.shop)
+    if rules.signup_bonus <= 0:
+        return None
+    return points_credit(
+        shop=membership.shop, membership_id=membership.pk, points=rules.signup_bonus,
+        kind=EntryKind.SIGNUP_BONUS, idempotency_key=f"signup:{membership.pk}",
+    )
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def api_key_create(*, shop: Shop, name: str, scope: str = ApiKeyScope.TILL,
+                   by: User | None = None) -> tuple[ApiKey, str]:
+    """A new key for a till or webshop. The raw key is returned once and never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise ValidationError({"name": [_("Give the key a name of at most 60 characters, "
+                                          "such as “till-1”.")]})
+    if scope not in ApiKeyScope.values:
+        raise ValidationError({"scope": [_("Unknown scope “%(scope)s”: use till or manage.") % {
+            "scope": scope}]})
+    raw_key = "trw_" + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(shop=shop, name=name, scope=scope, created_by=by,
+                                    prefix=raw_key[:10], key_hash=api_key_hash(raw_key))
+    return api_key, raw_key
+
+
+def api_key_revoke(*, shop: Shop, api_key_id: int) -> None:
+    updated = ApiKey.objects.filter(shop=shop, pk=api_key_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if updated != 1:
+        raise ValidationError(_("This key is revoked already, or is not yours."))

@@ -6,9 +6,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from members.views import portal as portal_views
-from members.views import public as member_public_views
-
+from . import api
 from .access import public_view
 from .views import counter, dashboard, public
 
@@ -32,21 +30,19 @@ counter_patterns = [
     path("<slug:shop_slug>/members/<str:card_number>/", counter.member, name="member"),
 ]
 
-portal_patterns = [
-    path("", portal_views.index, name="index"),
-    path("<slug:shop_slug>/", portal_views.card, name="card"),
-]
-
 urlpatterns = [
     path("", public.home, name="home"),
     path("healthz", public.healthz, name="healthz"),
     path("robots.txt", public.robots_txt, name="robots_txt"),
     path("start/", public.start, name="start"),
     path("invite/<str:token>/", public.staff_invitation_accept, name="staff_invitation_accept"),
-    path("s/<slug:shop_slug>/", member_public_views.shop_page, name="shop_page"),
     path("dashboard/", include((dashboard_patterns, "dashboard"))),
     path("counter/", include((counter_patterns, "counter"))),
-    path("portal/", include((portal_patterns, "portal"))),
+    # The customer side lives in members/ (loyalty does not import it; the URLconf includes it).
+    path("", include("members.urls")),
+    path("api/v1/purchases/", api.PurchasesView.as_view(), name="api-purchases"),
+    path("api/v1/purchases/<int:purchase_id>/refunds/", api.RefundsView.as_view(),
+         name="api-refunds"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty import services as loyalty_services
 from loyalty.models import Language, Membership, MembershipSource, Shop, User
 
 CARD_BODY_DIGITS = 12
@@ -124,29 +125,35 @@ def member_enrol(
     existing = Membership.objects.for_shop(shop).filter(duplicate).first()
     if existing is not None:
         if user is not None and existing.user_id == user.pk:
-            raise ValidationError(_("You are already a member of %(shop)s.") % {"shop": shop.name})
-        field = "email" if details["email"] and existing.email == details["email"] else "phone"
-        raise ValidationError({field: [_(
+            raise ValidationError(_("You are already a member of %(shop)s.") % {
+                "shop": shop.name}, code="duplicate")
+        field = (
+            "email" if details["email"] and existing.email.lower() == details["email"] else "phone"
+        )
+        raise ValidationError({field: [ValidationError(_(
             "There is already a member with this %(what)s at %(shop)s."
         ) % {"what": _("e-mail address") if field == "email" else _("phone number"),
-             "shop": shop.name}]})
+             "shop": shop.name}, code="duplicate")]})
     now = timezone.now()
     for _attempt in range(_CARD_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Membership.objects.create(
+                membership = Membership.objects.create(
                     shop=shop, user=user, card_number=card_number_new(),
                     birthday=birthday, language=language, source=source,
                     marketing_consent=bool(marketing_consent),
                     marketing_consent_at=now if marketing_consent else None,
                     **details,
                 )
+                loyalty_services.signup_bonus_award(membership=membership)
+                return membership
         except IntegrityError as exc:
             if "card_number" in str(exc):
                 continue  # a card number collision (1 in 10¹² per card): draw again
             # Someone enrolled the same details at the same moment: the database refused.
             raise ValidationError(
-                _("This customer is already a member of %(shop)s.") % {"shop": shop.name}
+                _("This customer is already a member of %(shop)s.") % {"shop": shop.name},
+                code="duplicate",
             ) from None
     raise RuntimeError("Could not draw a free card number")
 

@@ -14,8 +14,17 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from loyalty.access import AUDIENCE_ATTR, Audience
-from loyalty.models import Membership, Shop, StaffInvitation, StaffMember, User
-from loyalty.services import staff_invitation_token
+from loyalty.models import (
+    LedgerEntry,
+    Membership,
+    Purchase,
+    Refund,
+    Shop,
+    StaffInvitation,
+    StaffMember,
+    User,
+)
+from loyalty.services import api_key_create, purchase_record, staff_invitation_token
 from tests.factories import (
     MembershipFactory,
     OwnerFactory,
@@ -61,6 +70,7 @@ def victim(db):
     member = MembershipFactory(shop=shop, user=UserFactory(email="member@geheim.example"),
                                name="Geheime Klant")
     invitation = StaffInvitationFactory(shop=shop, email="new@geheim.example")
+    purchase = purchase_record(shop=shop, amount="25.00", membership_id=member.pk)
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
@@ -68,6 +78,7 @@ def victim(db):
             "staff_id": staff.pk,
             "invitation_id": invitation.pk,
             "card_number": member.card_number,
+            "purchase_id": purchase.pk,
             "token": staff_invitation_token(invitation),
             # Django admin's own parameters
             "app_label": "loyalty",
@@ -115,6 +126,7 @@ def snapshot():
         sorted(StaffInvitation.objects.values_list("pk", "status")),
         sorted(Membership.objects.values_list("pk", "points_balance", "name")),
         sorted(Shop.objects.values_list("pk", "name", "language")),
+        LedgerEntry.objects.count(), Purchase.objects.count(), Refund.objects.count(),
     )
 
 
@@ -151,6 +163,13 @@ def _assert_denied(client, url, who, allow_login_redirect):
 
 @pytest.mark.django_db
 def test_no_one_outside_the_shop_reaches_its_pages(client, victim, outsiders):
+    other_key = api_key_create(shop=Shop.objects.get(slug="kaashandel-anders"), name="till")[1]
+    api_outsiders = {  # who: (headers, signed-in user)
+        "no key": ({}, None),
+        "another shop's API key": ({"Authorization": f"Api-Key {other_key}"}, None),
+        "a made-up key": ({"Authorization": "Api-Key trw_made-up"}, None),
+        "the shop owner's session, no key": ({}, victim["owner"]),
+    }
     before = snapshot()
     checked = 0
     for route, name, pattern, namespace in all_patterns():
@@ -160,6 +179,19 @@ def test_no_one_outside_the_shop_reaches_its_pages(client, victim, outsiders):
         url = build_url(route, name, pattern, victim["values"])
 
         client.logout()
+        if audience == Audience.API:
+            for who, (headers, user) in api_outsiders.items():
+                client.logout()
+                if user is not None:
+                    client.force_login(user)
+                for method in ("get", "post"):
+                    response = getattr(client, method)(url, headers=headers,
+                                                       content_type="application/json")
+                    assert response.status_code in {400, 401, 403, 404, 405}, (
+                        f"{who} got {response.status_code} on {method.upper()} {url}")
+                    assert b"Geheime Klant" not in response.content, (who, url)
+            checked += 1
+            continue
         if audience == "admin":
             response = client.get(url)
             assert response.status_code in {302, 404}, url

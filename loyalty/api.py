@@ -1,0 +1,314 @@
+"""REST API v1 of the core: API-key authentication, the error shape, idempotent writes, and
+purchases and refunds. Views parse input, call a service and shape the output; nothing more.
+
+Every error answers ``{"error": {"code": "...", "message": "...", "field": "..."}}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import authentication, exceptions, permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from . import selectors, services
+from .access import AUDIENCE_ATTR, Audience
+from .models import ApiKey, IdempotentRequest, Purchase, Refund
+
+# --- Authentication ----------------------------------------------------------------------------
+
+
+class ApiKeyPrincipal:
+    """Stands in for ``request.user`` when a till or webshop calls with a key."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return str(self.api_key)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _sep, raw_key = header.partition(" ")
+        if keyword != self.keyword or not raw_key.strip():
+            raise exceptions.AuthenticationFailed(
+                _("Send the header “Authorization: Api-Key <your key>”.")
+            )
+        api_key = selectors.api_key_for_raw_key(raw_key.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed(_("This API key is not valid or was revoked."))
+        return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ApiKeySchema(OpenApiAuthenticationExtension):
+    target_class = "loyalty.api.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Api-Key <key>`, created by the shop owner in the dashboard."}
+
+
+class HasApiKey(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return isinstance(request.auth, ApiKey)
+
+
+class ShopApiView(APIView):
+    """Base of every v1 view: a key, and ``self.shop`` — the key's shop, and only that."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        setattr(view, AUDIENCE_ATTR, Audience.API)
+        return view
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.api_key = request.auth
+        self.shop = request.auth.shop
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class ApiError(exceptions.APIException):
+    def __init__(self, status_code: int, code: str, message: str, field: str | None = None):
+        self.status_code = status_code
+        self.error = {"code": code, "message": message, "field": field}
+        super().__init__(detail=message, code=code)
+
+
+def error_from_validation(exc: DjangoValidationError) -> ApiError:
+    """A service's ValidationError as an API error: 404 for an unknown thing, 400 otherwise."""
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.error_dict.items()))
+        error = errors[0]
+        message = " ".join(error.messages)
+        code = error.code or "invalid"
+    else:
+        field, message, code = None, " ".join(exc.messages), exc.error_list[0].code or "invalid"
+    status_code = {"not_found": 404, "duplicate": 409}.get(code, 400)
+    if field == "__all__":
+        field = None
+    return ApiError(status_code, code if code != "invalid" else "invalid", message, field)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = error_from_validation(exc)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        response.data = {"error": exc.error}
+        return response
+    field = None
+    detail = response.data
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        field, messages = next(iter(detail.items()))
+        message = messages[0] if isinstance(messages, list) else str(messages)
+        if isinstance(message, dict):  # nested (items)
+            message = json.dumps(message)
+        code = "invalid"
+    else:
+        message = detail.get("detail", str(detail)) if isinstance(detail, dict) else str(detail)
+        code = getattr(exc, "default_code", "error")
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            code = "unauthorized"
+    response.data = {"error": {"code": code, "message": str(message), "field": field}}
+    return response
+
+
+# --- Idempotency -------------------------------------------------------------------------------
+
+
+def request_fingerprint(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(request, *, shop, operation: str, perform):
+    """Run ``perform() -> (status, body)`` once per Idempotency-Key: a replay with the same body
+    gets the stored status and body; the same key with another body gets 409. The record and
+    the work commit together, so an error leaves no record and a retry runs again."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise ApiError(400, "idempotency_key_missing",
+                       _("Send an Idempotency-Key header (for example a UUID) with every write."),
+                       "Idempotency-Key")
+    if len(key) > 100:
+        raise ApiError(400, "invalid", _("The Idempotency-Key may be 100 characters at most."),
+                       "Idempotency-Key")
+    fingerprint = request_fingerprint(request.data)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotentRequest.objects.create(
+                    shop=shop, key=key, operation=operation, request_hash=fingerprint,
+                    status_code=0, response={},
+                )
+        except IntegrityError:
+            record = None
+        if record is not None:
+            status_code, body = perform(key)
+            IdempotentRequest.objects.filter(pk=record.pk).update(status_code=status_code,
+                                                                  response=body)
+            return Response(body, status=status_code)
+    existing = IdempotentRequest.objects.get(shop=shop, key=key, operation=operation)
+    if existing.request_hash != fingerprint:
+        raise ApiError(409, "idempotency_key_reused",
+                       _("This Idempotency-Key was used for a different request."),
+                       "Idempotency-Key")
+    response = Response(existing.response, status=existing.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+# --- Purchases ---------------------------------------------------------------------------------
+
+
+class PurchaseItemInput(serializers.Serializer):
+    sku = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    name = serializers.CharField(max_length=200)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    quantity = serializers.CharField(required=False, default="1")
+    unit_price = serializers.CharField()
+
+
+class PurchaseInput(serializers.Serializer):
+    member = serializers.CharField(allow_null=True, required=False, default=None,
+                                   help_text="The member's card number, or null for no card.")
+    amount = serializers.CharField(help_text='Decimal string, e.g. "27.50".')
+    currency = serializers.CharField(required=False, max_length=3)
+    reference = serializers.CharField(required=False, allow_blank=True, default="")
+    items = PurchaseItemInput(many=True, required=False, default=list)
+
+
+class PurchaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    member = serializers.CharField(allow_null=True)
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+    points_earned = serializers.IntegerField()
+    points_available_at = serializers.DateTimeField()
+    balance = serializers.IntegerField(allow_null=True)
+    rules_version = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+def purchase_body(purchase: Purchase) -> dict:
+    membership = purchase.membership
+    return PurchaseOutput({
+        "id": purchase.pk, "member": membership.card_number if membership else None,
+        "amount": str(purchase.amount), "currency": purchase.currency,
+        "reference": purchase.reference, "points_earned": purchase.points_earned,
+        "points_available_at": purchase.points_available_at,
+        "balance": membership.points_balance if membership else None,
+        "rules_version": purchase.rules.version, "created_at": purchase.created_at,
+    }).data
+
+
+def _membership_id_for_card(shop, card_number) -> int | None:
+    if card_number in (None, ""):
+        return None
+    membership = selectors.membership_by_card(shop=shop, card_number=str(card_number))
+    if membership is None:
+        raise ApiError(404, "member_not_found", _("No member with this card number."), "member")
+    return membership.pk
+
+
+class PurchasesView(ShopApiView):
+    @extend_schema(
+        request=PurchaseInput, responses={201: PurchaseOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                                     required=True)],
+        summary="Record a purchase and credit its points",
+    )
+    def post(self, request):
+        data = PurchaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+
+        def perform(key):
+            purchase = services.purchase_record(
+                shop=self.shop, amount=values["amount"], currency=values.get("currency"),
+                membership_id=_membership_id_for_card(self.shop, values["member"]),
+                reference=values["reference"], items=values["items"], api_key=self.api_key,
+                idempotency_key=key,
+            )
+            return status.HTTP_201_CREATED, purchase_body(purchase)
+
+        return idempotent(request, shop=self.shop, operation="purchase", perform=perform)
+
+
+class RefundInput(serializers.Serializer):
+    amount = serializers.CharField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class RefundOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    purchase = serializers.IntegerField()
+    amount = serializers.CharField()
+    points_reversed = serializers.IntegerField()
+    points_shortfall = serializers.IntegerField()
+    balance = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def refund_body(refund: Refund, balance: int | None) -> dict:
+    return RefundOutput({
+        "id": refund.pk, "purchase": refund.purchase_id, "amount": str(refund.amount),
+        "points_reversed": refund.points_reversed, "points_shortfall": refund.points_shortfall,
+        "balance": balance, "created_at": refund.created_at,
+    }).data
+
+
+class RefundsView(ShopApiView):
+    @extend_schema(
+        request=RefundInput, responses={201: RefundOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                                     required=True)],
+        summary="Refund (part of) a purchase and take back its points",
+    )
+    def post(self, request, purchase_id: int):
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+
+        def perform(key):
+            refund = services.purchase_refund(
+                shop=self.shop, purchase_id=purchase_id, api_key=self.api_key,
+                idempotency_key=key, **data.validated_data,
+            )
+            membership = refund.purchase.membership
+            if membership is not None:
+                membership.refresh_from_db(fields=["points_balance"])
+            return status.HTTP_201_CREATED, refund_body(
+                refund, membership.points_balance if membership else None
+            )
+
+        return idempotent(request, shop=self.shop, operation=f"refund:{purchase_id}",
+                          perform=perform)

@@ -1,0 +1,77 @@
+"""REST API v1 for members: enrol, look up, and read a card's balance."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from loyalty import selectors
+from loyalty.api import ApiError, ShopApiView
+from loyalty.models import Language, MembershipSource
+
+from . import services
+
+LOOKUP_LIMIT = 20
+
+
+class MemberInput(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    email = serializers.CharField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, default="")
+    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    language = serializers.ChoiceField(choices=Language.values, required=False)
+    marketing_consent = serializers.BooleanField(required=False, default=False)
+
+
+class MemberOutput(serializers.Serializer):
+    card_number = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    language = serializers.CharField()
+    balance = serializers.IntegerField()
+    joined_at = serializers.DateTimeField()
+
+
+def member_body(membership) -> dict:
+    return MemberOutput({
+        "card_number": membership.card_number, "name": membership.name,
+        "email": membership.email, "phone": membership.phone,
+        "language": membership.language, "balance": membership.points_balance,
+        "joined_at": membership.joined_at,
+    }).data
+
+
+class MembersView(ShopApiView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Phone, e-mail or card number",
+                                     required=True)],
+        responses={200: MemberOutput(many=True)}, summary="Look up members",
+    )
+    def get(self, request):
+        query = request.query_params.get("q", "").strip()
+        if len(query) < 3:
+            raise ApiError(400, "invalid", _("Send q with at least 3 characters."), "q")
+        members = selectors.membership_search(shop=self.shop, query=query)[:LOOKUP_LIMIT]
+        return Response({"results": [member_body(m) for m in members]})
+
+    @extend_schema(request=MemberInput, responses={201: MemberOutput}, summary="Enrol a member")
+    def post(self, request):
+        data = MemberInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.member_enrol(shop=self.shop, source=MembershipSource.API,
+                                           **data.validated_data)
+        membership.refresh_from_db(fields=["points_balance"])
+        return Response(member_body(membership), status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(ShopApiView):
+    @extend_schema(responses={200: MemberOutput}, summary="A member's card and balance")
+    def get(self, request, card_number: str):
+        membership = selectors.membership_by_card(shop=self.shop, card_number=card_number)
+        if membership is None:
+            raise ApiError(404, "member_not_found", _("No member with this card number."),
+                           "card_number")
+        return Response(member_body(membership))

@@ -1,0 +1,19 @@
+"""URLs of the customer side: shop pages, the portal, and the members API."""
+
+from django.urls import include, path
+
+from . import api
+from .views import portal, public
+
+portal_patterns = [
+    path("", portal.index, name="index"),
+    path("<slug:shop_slug>/", portal.card, name="card"),
+]
+
+urlpatterns = [
+    path("s/<slug:shop_slug>/", public.shop_page, name="shop_page"),
+    path("portal/", include((portal_patterns, "portal"))),
+    path("api/v1/members/", api.MembersView.as_view(), name="api-members"),
+    path("api/v1/members/<str:card_number>/", api.MemberDetailView.as_view(),
+         name="api-member"),
+]
