@@ -40,7 +40,9 @@ lint: install
 	$(BIN)/ruff check .
 
 messages: install
-	cd loyalty && ../$(BIN)/python ../manage.py compilemessages
+	$(BIN)/python manage.py makemessages -l nl -l sv --ignore=.venv --ignore=var --ignore=tests \
+	  --ignore=bench --no-location -e html,txt,py
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

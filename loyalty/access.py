@@ -13,7 +13,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
-from django.utils import translation
+from django.utils import timezone, translation
 
 from .models import Membership, StaffMember, StaffRole
 
@@ -63,6 +63,7 @@ def _staff_view(roles: tuple[str, ...], audience: str):
                 raise Http404("No such shop for this user")
             request.shop = staff_member.shop
             request.staff_member = staff_member
+            timezone.activate(staff_member.shop.time_zone)
             return view(request, *args, **kwargs)
 
         return _mark(wrapper, audience)
@@ -90,6 +91,7 @@ def member_required(view):
             raise Http404("No membership at this shop")
         request.shop = membership.shop
         request.membership = membership
+        timezone.activate(membership.shop.time_zone)
         activate_language_unless_chosen(request, membership.language)
         return view(request, *args, **kwargs)
 

@@ -4,7 +4,20 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Membership, Shop, StaffInvitation, StaffMember, User
+from .models import (
+    ApiKey,
+    LedgerEntry,
+    Membership,
+    PointLot,
+    ProgramRules,
+    Purchase,
+    PurchaseItem,
+    Refund,
+    Shop,
+    StaffInvitation,
+    StaffMember,
+    User,
+)
 
 
 @admin.register(User)
@@ -77,3 +90,79 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and ledger rows are looked at here, never written: they change only through the
+    services, which keep the ledger, the lots and the balances in step."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProgramRules)
+class ProgramRulesAdmin(ReadOnlyAdmin):
+    list_display = ["shop", "version", "points_per_unit", "minimum_amount", "cap_per_purchase",
+                    "signup_bonus", "pending_days", "created_at"]
+    list_filter = ["shop"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ["name", "shop", "prefix", "scope", "created_at", "revoked_at"]
+    list_filter = ["scope", "shop"]
+    search_fields = ["name", "prefix", "shop__name"]
+    exclude = ["key_hash"]
+
+
+class PurchaseItemInline(admin.TabularInline):
+    model = PurchaseItem
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "shop", "membership", "amount", "currency", "points_earned",
+                    "refunded_amount", "reference", "created_at"]
+    list_filter = ["shop", "currency"]
+    search_fields = ["reference", "membership__card_number", "membership__name"]
+    list_select_related = ["shop", "membership"]
+    date_hierarchy = "created_at"
+    inlines = [PurchaseItemInline]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "purchase", "amount", "points_reversed", "points_shortfall", "reason",
+                    "created_at"]
+    search_fields = ["purchase__reference", "reason"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "shop", "membership", "points", "kind", "reference", "actor",
+                    "created_at"]
+    list_filter = ["kind", "shop"]
+    search_fields = ["membership__card_number", "membership__name", "reference", "note"]
+    list_select_related = ["shop", "membership", "actor_user", "actor_api_key"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(PointLot)
+class PointLotAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "membership", "points", "remaining", "available_at", "expires_at"]
+    search_fields = ["membership__card_number"]
+    list_select_related = ["membership"]

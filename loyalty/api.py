@@ -16,6 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler
 
 from . import selectors, services
@@ -127,11 +128,10 @@ def api_exception_handler(exc, context):
         return response
     field = None
     detail = response.data
-    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
-        field, messages = next(iter(detail.items()))
-        message = messages[0] if isinstance(messages, list) else str(messages)
-        if isinstance(message, dict):  # nested (items)
-            message = json.dumps(message)
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict | list):
+        field, message = _first_error(detail)
+        if field == api_settings.NON_FIELD_ERRORS_KEY:
+            field = None
         code = "invalid"
     else:
         message = detail.get("detail", str(detail)) if isinstance(detail, dict) else str(detail)
@@ -140,6 +140,26 @@ def api_exception_handler(exc, context):
             code = "unauthorized"
     response.data = {"error": {"code": code, "message": str(message), "field": field}}
     return response
+
+
+def _first_error(detail, path=()):
+    """The first message of DRF's nested errors, with a plain-words path:
+    ``{"items": {1: {"unit_price": [...]}}}`` → ("items", "Line 2: unit_price: …")."""
+    if isinstance(detail, dict):
+        key, value = next(iter(detail.items()))
+        return _first_error(value, (*path, key))
+    if isinstance(detail, list) and detail:
+        for index, value in enumerate(detail):
+            if value:  # many=True lists hold {} for the valid items
+                if isinstance(value, dict | list):
+                    return _first_error(value, (*path, index))
+                return _first_error(value, path)
+    field = str(path[0]) if path else None
+    words = []
+    for part in path[1:]:
+        words.append(_("Line %(n)s") % {"n": part + 1} if isinstance(part, int) else str(part))
+    message = str(detail)
+    return field, ": ".join([*words, message])
 
 
 # --- Idempotency -------------------------------------------------------------------------------
@@ -198,7 +218,8 @@ class PurchaseItemInput(serializers.Serializer):
 
 
 class PurchaseInput(serializers.Serializer):
-    member = serializers.CharField(allow_null=True, required=False, default=None,
+    member = serializers.CharField(allow_null=True, allow_blank=True, required=False,
+                                   default=None,
                                    help_text="The member's card number, or null for no card.")
     amount = serializers.CharField(help_text='Decimal string, e.g. "27.50".')
     currency = serializers.CharField(required=False, max_length=3)
@@ -253,12 +274,17 @@ class PurchasesView(ShopApiView):
         values = data.validated_data
 
         def perform(key):
-            purchase = services.purchase_record(
-                shop=self.shop, amount=values["amount"], currency=values.get("currency"),
-                membership_id=_membership_id_for_card(self.shop, values["member"]),
-                reference=values["reference"], items=values["items"], api_key=self.api_key,
-                idempotency_key=key,
-            )
+            try:
+                purchase = services.purchase_record(
+                    shop=self.shop, amount=values["amount"], currency=values.get("currency"),
+                    membership_id=_membership_id_for_card(self.shop, values["member"]),
+                    reference=values["reference"], items=values["items"],
+                    api_key=self.api_key, idempotency_key=f"api:{key}",
+                )
+            except services.DuplicateRequest:
+                raise ApiError(409, "idempotency_key_reused",
+                               _("This Idempotency-Key was used for a different request."),
+                               "Idempotency-Key") from None
             return status.HTTP_201_CREATED, purchase_body(purchase)
 
         return idempotent(request, shop=self.shop, operation="purchase", perform=perform)

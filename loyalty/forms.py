@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Currency, Language, Shop
+from .models import ApiKeyScope, Currency, Language, Shop
 
 COMMON_TIME_ZONES = [
     "Europe/Amsterdam", "Europe/Stockholm", "Europe/Brussels", "Europe/Berlin",
@@ -56,7 +57,7 @@ class ShopCreateForm(forms.Form):
 
 class ShopSettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
-    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
     class Meta:
         model = Shop
@@ -92,3 +93,103 @@ class InvitationSignupForm(forms.Form):
             password, User(email=self.email, name=self.cleaned_data.get("name", ""))
         )
         return password
+
+
+class EarnForm(forms.Form):
+    amount = forms.CharField(
+        label=_("Amount"), max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                      "placeholder": "27.50"}),
+    )
+    reference = forms.CharField(label=_("Receipt number (optional)"), max_length=64,
+                                required=False,
+                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    # One token per rendered form: a double submit records the purchase once.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class UndoForm(forms.Form):
+    reason = forms.CharField(label=_("Why undo it?"), max_length=150)
+
+
+class AdjustForm(forms.Form):
+    points = forms.IntegerField(label=_("Points (negative to take off)"),
+                                min_value=-1_000_000, max_value=1_000_000)
+    reason = forms.CharField(label=_("Reason"), max_length=150)
+
+
+STEP_ROWS = 5
+
+
+class ProgramRulesForm(forms.Form):
+    """The earn rules, with the step table as a few fixed rows (empty rows are ignored)."""
+
+    points_per_unit = forms.IntegerField(label=_("Points per whole currency unit"), min_value=0,
+                                         max_value=1_000_000)
+    steps_replace_rate = forms.BooleanField(
+        label=_("A step replaces the rate (off: the step's points come on top)"), required=False
+    )
+    minimum_amount = forms.DecimalField(label=_("Minimum purchase"), min_value=0,
+                                        max_digits=12, decimal_places=2)
+    cap_per_purchase = forms.IntegerField(label=_("Most points per purchase (optional)"),
+                                          min_value=1, required=False)
+    points_per_currency_value = forms.IntegerField(
+        label=_("Points worth 1 currency unit"), min_value=1, max_value=1_000_000,
+        help_text=_("Used to show points as money, e.g. 100 points = €1."),
+    )
+    signup_bonus = forms.IntegerField(label=_("Sign-up bonus (points)"), min_value=0,
+                                      max_value=1_000_000)
+    pending_days = forms.IntegerField(
+        label=_("Pending days"), min_value=0, max_value=365,
+        help_text=_("Points become spendable after this many days (your return window); "
+                    "0 = at once."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for row in range(1, STEP_ROWS + 1):
+            self.fields[f"step_amount_{row}"] = forms.DecimalField(
+                label=_("From amount"), required=False, min_value=Decimal("0.01"),
+                max_digits=12, decimal_places=2)
+            self.fields[f"step_points_{row}"] = forms.IntegerField(
+                label=_("Points"), required=False, min_value=1, max_value=1_000_000)
+
+    @classmethod
+    def initial_from(cls, rules) -> dict:
+        initial = {name: getattr(rules, name) for name in (
+            "points_per_unit", "steps_replace_rate", "minimum_amount", "cap_per_purchase",
+            "points_per_currency_value", "signup_bonus", "pending_days")}
+        for row, step in enumerate(rules.steps or [], start=1):
+            initial[f"step_amount_{row}"] = step["min_amount"]
+            initial[f"step_points_{row}"] = step["points"]
+        return initial
+
+    def step_rows(self):
+        return [(self[f"step_amount_{row}"], self[f"step_points_{row}"])
+                for row in range(1, STEP_ROWS + 1)]
+
+    def clean(self):
+        data = super().clean()
+        steps = []
+        for row in range(1, STEP_ROWS + 1):
+            amount, points = data.get(f"step_amount_{row}"), data.get(f"step_points_{row}")
+            if amount is None and points is None:
+                continue
+            if amount is None or points is None:
+                raise forms.ValidationError(
+                    _("Step %(n)s needs both an amount and points.") % {"n": row})
+            steps.append({"min_amount": str(amount), "points": points})
+        data["steps"] = steps
+        return data
+
+    def rules_values(self) -> dict:
+        names = ("points_per_unit", "steps_replace_rate", "minimum_amount", "cap_per_purchase",
+                 "points_per_currency_value", "signup_bonus", "pending_days", "steps")
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60,
+                           help_text=_("Where it is used, e.g. “till-1” or “webshop”."))
+    scope = forms.ChoiceField(label=_("Access"), choices=ApiKeyScope.choices,
+                              initial=ApiKeyScope.TILL)

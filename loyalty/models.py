@@ -90,7 +90,7 @@ class User(AbstractUser):
 
 
 slug_validator = RegexValidator(
-    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$",
     _("Use 2–50 lowercase letters, digits and hyphens; start and end with a letter or digit."),
 )
 

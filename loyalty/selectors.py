@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from decimal import Decimal
 
 from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
@@ -22,7 +23,7 @@ from .models import (
     StaffMember,
     StaffRole,
 )
-from .points import points_as_money
+from .points import points_as_money, points_for_amount
 
 
 def shops_for_user(*, user, roles=(StaffRole.OWNER, StaffRole.STAFF)) -> QuerySet[Shop]:
@@ -158,3 +159,14 @@ def api_key_for_raw_key(raw_key: str) -> ApiKey | None:
 
 def purchases_for_shop(*, shop: Shop) -> QuerySet[Purchase]:
     return Purchase.objects.filter(shop=shop).select_related("membership")
+
+
+def rules_examples(*, rules: ProgramRules) -> list[dict]:
+    """A few purchases and what they earn, for explaining the rules in plain words."""
+    amounts = {Decimal("5.00"), Decimal("12.50"), Decimal("27.50")}
+    for step in rules.steps or []:
+        amounts.add(Decimal(step["min_amount"]))
+    if rules.minimum_amount > 0:
+        amounts.add(rules.minimum_amount)
+    return [{"amount": amount, "points": points_for_amount(rules=rules, amount=amount)}
+            for amount in sorted(amounts)]

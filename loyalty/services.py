@@ -255,6 +255,11 @@ def staff_set_active(*, shop: Shop, staff_member_id: int, active: bool, acting_u
 MAX_AMOUNT = Decimal("100000.00")
 
 
+def field_error(field: str, message: str, code: str = "invalid") -> ValidationError:
+    """A ValidationError on one field that keeps its code (a dict-level code would be lost)."""
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
 class DuplicateRequest(Exception):
     """The idempotency key was used before; ``existing`` is what it created."""
 
@@ -617,9 +622,9 @@ def points_spend(
         membership = _membership_lock(shop=shop, membership_id=membership_id)
         spendable = membership_spendable_points(membership=membership, now=now)
         if points > spendable:
-            raise ValidationError({"points": [_(
+            raise field_error("points", _(
                 "Not enough points: %(spendable)s can be spent, %(points)s asked."
-            ) % {"spendable": spendable, "points": points}]}, code="insufficient_points")
+            ) % {"spendable": spendable, "points": points}, code="insufficient_points")
         taken = _lots_take(membership=membership, points=points, now=now, spendable_only=True)
         assert taken == points  # noqa: S101 - guaranteed by the spendable check under the lock
         return _entry_write(

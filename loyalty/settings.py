@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "loyalty.middleware.ResetTimezoneMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "loyalty.context_processors.front_doors",
             ],
         },
     },
@@ -192,10 +194,10 @@ ACCOUNT_EMAIL_VERIFICATION = os.environ.get(
 if ACCOUNT_EMAIL_VERIFICATION not in {"mandatory", "optional", "none"}:
     raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none")
 ACCOUNT_SIGNUP_FORM_CLASS = "loyalty.forms.SignupExtraForm"
+ACCOUNT_ADAPTER = "loyalty.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_REDIRECT_URL = "dashboard:shop_create"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_RATE_LIMITS = {} if DJANGO_ENV == "test" else None
 
 # --- E-mail ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -310,4 +312,5 @@ LOGGING = {
 if DJANGO_ENV == "test":
     # Test settings only make things faster.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    ACCOUNT_RATE_LIMITS = False  # the suite signs in many times from one address
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")

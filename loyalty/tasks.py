@@ -22,7 +22,8 @@ def staff_invitation_send(invitation_id: int) -> bool:
         invitation = (
             StaffInvitation.objects.select_for_update(of=("self",))
             .select_related("shop", "invited_by")
-            .filter(pk=invitation_id, status=InvitationStatus.PENDING, sent_at__isnull=True)
+            .filter(pk=invitation_id, status=InvitationStatus.PENDING, sent_at__isnull=True,
+                    expires_at__gt=timezone.now())
             .first()
         )
         if invitation is None:

@@ -22,12 +22,21 @@ dashboard_patterns = [
     path("<slug:shop_slug>/staff/<int:staff_id>/active/", dashboard.staff_set_active,
          name="staff_set_active"),
     path("<slug:shop_slug>/members/", dashboard.members, name="members"),
+    path("<slug:shop_slug>/members/<str:card_number>/", dashboard.member_detail, name="member"),
+    path("<slug:shop_slug>/program/", dashboard.program, name="program"),
+    path("<slug:shop_slug>/program/example/", dashboard.program_example, name="program_example"),
+    path("<slug:shop_slug>/api-keys/", dashboard.api_keys, name="api_keys"),
+    path("<slug:shop_slug>/api-keys/<int:api_key_id>/revoke/", dashboard.api_key_revoke,
+         name="api_key_revoke"),
 ]
 
 counter_patterns = [
     path("", counter.index, name="index"),
     path("<slug:shop_slug>/", counter.screen, name="screen"),
+    path("<slug:shop_slug>/sale/", counter.sale_without_card, name="sale"),
     path("<slug:shop_slug>/members/<str:card_number>/", counter.member, name="member"),
+    path("<slug:shop_slug>/members/<str:card_number>/earn/", counter.earn, name="earn"),
+    path("<slug:shop_slug>/purchases/<int:purchase_id>/undo/", counter.undo, name="undo"),
 ]
 
 urlpatterns = [

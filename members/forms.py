@@ -30,3 +30,17 @@ class JoinForm(forms.Form):
         if signed_in:
             del self.fields["email"]
             del self.fields["password"]
+
+
+class CounterEnrolForm(forms.Form):
+    """Enrolment at the counter: short, for a customer standing there."""
+
+    name = forms.CharField(label=_("Name"), max_length=150)
+    phone = forms.CharField(label=_("Phone number"), max_length=32, required=False,
+                            widget=forms.TextInput(attrs={"inputmode": "tel"}))
+    email = forms.EmailField(label=_("E-mail address"), required=False)
+    birthday = forms.DateField(label=_("Birthday (optional)"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    marketing_consent = forms.BooleanField(
+        label=_("The customer agrees to receive news and offers."), required=False
+    )

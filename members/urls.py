@@ -3,16 +3,18 @@
 from django.urls import include, path
 
 from . import api
-from .views import portal, public
+from .views import counter, portal, public
 
 portal_patterns = [
     path("", portal.index, name="index"),
     path("<slug:shop_slug>/", portal.card, name="card"),
+    path("<slug:shop_slug>/how-it-works/", portal.how_it_works, name="how_it_works"),
 ]
 
 urlpatterns = [
     path("s/<slug:shop_slug>/", public.shop_page, name="shop_page"),
     path("portal/", include((portal_patterns, "portal"))),
+    path("counter/<slug:shop_slug>/enrol/", counter.enrol, name="counter_enrol"),
     path("api/v1/members/", api.MembersView.as_view(), name="api-members"),
     path("api/v1/members/<str:card_number>/", api.MemberDetailView.as_view(),
          name="api-member"),

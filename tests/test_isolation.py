@@ -15,8 +15,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from loyalty.access import AUDIENCE_ATTR, Audience
 from loyalty.models import (
+    ApiKey,
     LedgerEntry,
     Membership,
+    ProgramRules,
     Purchase,
     Refund,
     Shop,
@@ -71,6 +73,7 @@ def victim(db):
                                name="Geheime Klant")
     invitation = StaffInvitationFactory(shop=shop, email="new@geheim.example")
     purchase = purchase_record(shop=shop, amount="25.00", membership_id=member.pk)
+    api_key, _raw = api_key_create(shop=shop, name="till-victim")
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
@@ -79,6 +82,7 @@ def victim(db):
             "invitation_id": invitation.pk,
             "card_number": member.card_number,
             "purchase_id": purchase.pk,
+            "api_key_id": api_key.pk,
             "token": staff_invitation_token(invitation),
             # Django admin's own parameters
             "app_label": "loyalty",
@@ -127,6 +131,8 @@ def snapshot():
         sorted(Membership.objects.values_list("pk", "points_balance", "name")),
         sorted(Shop.objects.values_list("pk", "name", "language")),
         LedgerEntry.objects.count(), Purchase.objects.count(), Refund.objects.count(),
+        sorted(ApiKey.objects.values_list("pk", "revoked_at")),
+        sorted(ProgramRules.objects.values_list("pk", "version")),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,8 +13,17 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import selectors, services
 from ..access import owner_required, signed_in_view
-from ..forms import ShopCreateForm, ShopSettingsForm, StaffInviteForm, add_errors
-from ..models import StaffRole
+from ..forms import (
+    AdjustForm,
+    ApiKeyForm,
+    ProgramRulesForm,
+    ShopCreateForm,
+    ShopSettingsForm,
+    StaffInviteForm,
+    add_errors,
+)
+from ..models import ProgramRules, StaffRole
+from ..points import points_for_amount
 
 
 @signed_in_view
@@ -43,7 +53,8 @@ def shop_create(request):
             messages.success(request, _("%(shop)s is ready. Welcome to your dashboard.") % {
                 "shop": shop.name})
             return redirect("dashboard:overview", shop_slug=shop.slug)
-    return render(request, "loyalty/dashboard/shop_create.html", {"form": form})
+    return render(request, "loyalty/dashboard/shop_create.html", {"form": form},
+                  status=400 if form.is_bound and form.errors else 200)
 
 
 @owner_required
@@ -67,7 +78,8 @@ def shop_settings(request):
         else:
             messages.success(request, _("Your shop's details are saved."))
             return redirect("dashboard:settings", shop_slug=request.shop.slug)
-    return render(request, "loyalty/dashboard/settings.html", {"form": form})
+    return render(request, "loyalty/dashboard/settings.html", {"form": form},
+                  status=400 if form.is_bound and form.errors else 200)
 
 
 def _staff_page(request, form=None, status=200):
@@ -146,3 +158,132 @@ def members(request):
     if request.htmx:
         template += "#member-table"
     return render(request, template, {"page": page, "query": query})
+
+
+# --- Program rules ------------------------------------------------------------------------------
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def program(request):
+    current = selectors.program_rules_in_force(shop=request.shop)
+    form = ProgramRulesForm(request.POST or None,
+                            initial=ProgramRulesForm.initial_from(current))
+    if request.method == "POST" and form.is_valid():
+        try:
+            rules = services.program_rules_update(shop=request.shop, by=request.user,
+                                                  **form.rules_values())
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            # A shop that never saved rules has unsaved defaults (version 0); saving those same
+            # defaults stores them as version 1, which changes nothing for anyone.
+            unchanged = rules.version == current.version or (
+                current.pk is None and rules.version == 1 and _same_rules(rules, current))
+            if not unchanged:
+                messages.success(request, _(
+                    "New rules saved (version %(version)s). Points already earned stay as they "
+                    "are.") % {"version": rules.version})
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("dashboard:program", shop_slug=request.shop.slug)
+    example_amount = request.GET.get("example", "27.50")
+    return render(request, "loyalty/dashboard/program.html", {
+        "form": form, "rules": current, "example_amount": example_amount,
+        "example": _example(current, example_amount),
+        "examples": selectors.rules_examples(rules=current),
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+RULE_FIELDS = ("points_per_unit", "steps", "steps_replace_rate", "minimum_amount",
+               "cap_per_purchase", "points_per_currency_value", "signup_bonus", "pending_days")
+
+
+def _same_rules(a, b) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in RULE_FIELDS)
+
+
+def _example(rules, raw_amount):
+    try:
+        amount = services.money_parse(raw_amount)
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages)}
+    return {"amount": amount, "points": points_for_amount(rules=rules, amount=amount)}
+
+
+@owner_required
+def program_example(request):
+    """The live example: what the rules being edited (not yet saved) give for an amount."""
+    form = ProgramRulesForm(request.GET)
+    if not form.is_valid():
+        example = {"error": _("Fix the rules above to see an example.")}
+    else:
+        rules = ProgramRules(shop=request.shop, **form.rules_values())
+        example = _example(rules, request.GET.get("example", ""))
+    return render(request, "loyalty/dashboard/program.html#example", {
+        "example": example, "example_amount": request.GET.get("example", "")})
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _key, new_key = services.api_key_create(
+                shop=request.shop, name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"], by=request.user,
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            form = ApiKeyForm()
+    keys = request.shop.api_keys.order_by("revoked_at", "-created_at")
+    return render(request, "loyalty/dashboard/api_keys.html", {
+        "form": form, "keys": keys, "new_key": new_key,
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@owner_required
+@require_POST
+def api_key_revoke(request, api_key_id: int):
+    try:
+        services.api_key_revoke(shop=request.shop, api_key_id=api_key_id)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The key is revoked: tills using it are refused from now."))
+    return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
+
+
+# --- A member ----------------------------------------------------------------------------------
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def member_detail(request, card_number: str):
+    membership = selectors.membership_by_card(shop=request.shop, card_number=card_number)
+    if membership is None:
+        raise Http404("No such member")
+    form = AdjustForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.points_adjust(shop=request.shop, membership_id=membership.pk,
+                                   points=form.cleaned_data["points"],
+                                   reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Points adjusted."))
+            return redirect("dashboard:member", shop_slug=request.shop.slug,
+                            card_number=membership.card_number)
+    page = Paginator(selectors.membership_history(membership=membership), 25).get_page(
+        request.GET.get("page"))
+    return render(request, "loyalty/dashboard/member.html", {
+        "member": membership, "form": form, "page": page,
+        "summary": selectors.membership_points_summary(membership=membership),
+    }, status=400 if form.is_bound and form.errors else 200)

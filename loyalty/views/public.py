@@ -88,9 +88,12 @@ def staff_invitation_accept(request, token: str):
                 messages.success(request, _("Welcome to the team of %(shop)s.") % {
                     "shop": invitation.shop.name})
                 return redirect("counter:screen", shop_slug=invitation.shop.slug)
+    failed = request.method == "POST"  # a successful POST has redirected above
     return render(request, "loyalty/invitation_accept.html", {
         "invitation": invitation, "form": form, "account_exists": account_exists,
-    })
+        "signed_in_as_other": request.user.is_authenticated
+        and request.user.email.lower() != invitation.email.lower(),
+    }, status=400 if failed else 200)
 
 
 @public_view

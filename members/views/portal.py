@@ -1,12 +1,16 @@
-"""The member portal: a customer's cards, on their phone."""
+"""The member portal: a customer's cards, points, history and the shop's rules, on their phone."""
 
 from __future__ import annotations
 
 import segno
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
+from loyalty import selectors
 from loyalty.access import member_required, signed_in_view
+
+HISTORY_PAGE_SIZE = 15
 
 
 def card_qr_svg(card_number: str) -> str:
@@ -27,7 +31,18 @@ def index(request):
 @member_required
 def card(request):
     membership = request.membership
+    history = Paginator(selectors.membership_history(membership=membership), HISTORY_PAGE_SIZE)
     return render(request, "members/portal/card.html", {
         "membership": membership,
+        "summary": selectors.membership_points_summary(membership=membership),
+        "page": history.get_page(request.GET.get("page")),
         "qr_svg": mark_safe(card_qr_svg(membership.card_number)),  # noqa: S308 - segno output
+    })
+
+
+@member_required
+def how_it_works(request):
+    rules = selectors.program_rules_in_force(shop=request.shop)
+    return render(request, "members/portal/how_it_works.html", {
+        "rules": rules, "examples": selectors.rules_examples(rules=rules),
     })

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from loyalty.access import activate_language_unless_chosen, public_view
+from loyalty.adapters import QUIET_ATTR
 from loyalty.forms import add_errors
 from loyalty.models import Membership, Shop
 
@@ -38,6 +39,7 @@ def shop_page(request, shop_slug: str):
         else:
             portal_url = reverse("portal:card", args=[shop.slug])
             if new_user is not None:
+                setattr(request, QUIET_ATTR, True)  # our welcome says it; allauth's would repeat
                 setup_user_email(request, new_user, [])
                 messages.success(request, _("Welcome to %(shop)s! Here is your card.") % {
                     "shop": shop.name})

@@ -16,6 +16,9 @@
     if (el) { el.focus(); if (el.select) el.select(); }
   }
   document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "panel") focusMarked(document);
+  });
 
   // Copy buttons (e.g. the shop's public link).
   document.addEventListener("click", function (event) {

@@ -105,7 +105,7 @@ class TestCreateShop:
         with pytest.raises(CommandError) as exc:
             _create_shop(*_args(owner_email="anneke-at-goudenkorst"))
 
-        assert str(exc.value) == "Enter a valid email address."
+        assert str(exc.value) == "owner_email: Enter a valid e-mail address."
         assert _counts() == (0, 0, 0)
 
     def test_several_problems_are_listed_together(self):

@@ -29,7 +29,12 @@ class Command(BaseCommand):
                 owner = User.objects.filter(email__iexact=email).first()
                 created_owner = owner is None
                 if created_owner:
-                    validate_email(email)
+                    try:
+                        validate_email(email)
+                    except ValidationError:
+                        raise ValidationError(
+                            {"owner_email": ["Enter a valid e-mail address."]}
+                        ) from None
                     owner = User.objects.create_user(email=email, password=None)
                 shop = services.shop_create(
                     owner=owner, name=options["name"], slug=options["slug"],

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from loyalty import services
-from loyalty.models import Membership, MembershipSource, Shop, StaffMember, StaffRole, User
+from loyalty.models import (
+    Membership,
+    MembershipSource,
+    ProgramRules,
+    Purchase,
+    Shop,
+    StaffMember,
+    StaffRole,
+    User,
+)
 
 DEMO_SLUG = "bakkerij-de-gouden-korst"
 DEMO_PASSWORD = "trouw-demo-2026"
@@ -54,6 +64,12 @@ class Command(BaseCommand):
             )
         StaffMember.objects.get_or_create(shop=shop, user=staff,
                                           defaults={"role": StaffRole.STAFF})
+        if not ProgramRules.objects.filter(shop=shop).exists():
+            services.program_rules_update(
+                shop=shop, by=owner, points_per_unit=10, signup_bonus=50,
+                steps=[{"min_amount": "25.00", "points": 300}], steps_replace_rate=False,
+                points_per_currency_value=100,
+            )
 
         member_user = self._user(MEMBER_EMAIL, "Sanne Visser")
         if not Membership.objects.filter(shop=shop, user=member_user).exists():
@@ -78,11 +94,31 @@ class Command(BaseCommand):
                 source=rng.choice([MembershipSource.COUNTER, MembershipSource.PUBLIC_PAGE]),
             )
 
+        if not Purchase.objects.filter(shop=shop).exists():
+            self._purchases(shop, staff, rng)
+
         self.stdout.write(self.style.SUCCESS(f"Demo shop: {shop.name} — /s/{shop.slug}/"))
         self.stdout.write(f"  password for every demo login: {DEMO_PASSWORD}")
         self.stdout.write(f"  owner  {OWNER_EMAIL}  → http://127.0.0.1:8000/dashboard/")
         self.stdout.write(f"  staff  {STAFF_EMAIL}  → http://127.0.0.1:8000/counter/")
         self.stdout.write(f"  member {MEMBER_EMAIL}  → http://127.0.0.1:8000/portal/")
+
+    def _purchases(self, shop: Shop, staff: User, rng: random.Random) -> None:
+        """A few purchases per member, and some without a card, through the real engine."""
+        baskets = [Decimal("3.45"), Decimal("4.80"), Decimal("7.25"), Decimal("12.60"),
+                   Decimal("18.90"), Decimal("27.50"), Decimal("34.15")]
+        receipt = 1000
+        for membership in Membership.objects.filter(shop=shop).order_by("pk"):
+            for _n in range(rng.randint(1, 4)):
+                receipt += 1
+                services.purchase_record(
+                    shop=shop, amount=rng.choice(baskets), membership_id=membership.pk,
+                    reference=f"R-{receipt}", recorded_by=staff,
+                )
+        for _n in range(10):
+            receipt += 1
+            services.purchase_record(shop=shop, amount=rng.choice(baskets),
+                                     reference=f"R-{receipt}", recorded_by=staff)
 
     def _user(self, email: str, name: str) -> User:
         from allauth.account.models import EmailAddress

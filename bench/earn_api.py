@@ -1,0 +1,394 @@
+"""Benchmark the earn endpoint (POST /api/v1/purchases/) against "the floor".
+
+    .venv/bin/python bench/earn_api.py [--members 100000 --purchases 1000000
+                                        --concurrency 8 --duration 30]
+
+1. Creates (or reuses) the PostgreSQL database ``trouw_bench``, migrates it and seeds a shop
+   with ``seed_demo`` (skipped when the shop is already seeded at that size; a shop of another
+   size means the bench database is dropped and built again).
+2. Creates an API key (``create_api_key``) and samples member card numbers.
+3. Serves the product (``loyalty.wsgi``, production settings over plain HTTP) with gunicorn,
+   warms it up, and drives it with ``wrk`` for ``--duration`` seconds: every request a unique
+   Idempotency-Key and a random member's card.
+4. Does the same for ``bench/floor_app.py`` — the same database writes as raw SQL, no
+   Django — served by the same gunicorn configuration.
+5. Prints requests/s, p50, p99 and errors (any answer but 201) for both, the ratio, the CPU
+   time per request of the app and of PostgreSQL, the SQL queries of one earn, and checks the
+   ledger with ``reconcile_ledger``.
+
+Only 127.0.0.1 is contacted; every phase ends by itself (``wrk -d``, timeouts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+DB_NAME = "trouw_bench"
+SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_DSN = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
+GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def django_env() -> dict[str, str]:
+    """Production settings, served over plain HTTP on 127.0.0.1."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def manage(*args: str, timeout: float = 3600, capture: bool = False) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=django_env(), timeout=timeout, check=True,
+        stdout=subprocess.PIPE if capture else None, text=True,
+    )
+    return result.stdout or ""
+
+
+# --- Database and data --------------------------------------------------------------------
+
+
+def database_ensure(*, drop: bool = False) -> None:
+    with psycopg.connect(SERVER_DSN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (DB_NAME,)).fetchone()
+        if exists and drop:
+            log(f"dropping database {DB_NAME}")
+            conn.execute(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            log(f"creating database {DB_NAME}")
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def shop_size(slug: str) -> tuple[int, int] | None:
+    with psycopg.connect(BENCH_DSN) as conn:
+        row = conn.execute("SELECT id FROM loyalty_shop WHERE slug = %s", (slug,)).fetchone()
+        if row is None:
+            return None
+        members = conn.execute("SELECT count(*) FROM loyalty_membership WHERE shop_id = %s",
+                               row).fetchone()[0]
+        purchases = conn.execute("SELECT count(*) FROM loyalty_purchase WHERE shop_id = %s",
+                                 row).fetchone()[0]
+    return members, purchases
+
+
+def data_ensure(args) -> dict:
+    database_ensure()
+    log("migrating")
+    manage("migrate", "--noinput", "-v", "0")
+    size = shop_size(args.shop)
+    seeded = size is not None and size[0] == args.members and size[1] >= args.purchases
+    seed_seconds = None
+    if not seeded:
+        if size is not None:
+            log(f"shop {args.shop} has {size[0]:,} members and {size[1]:,} purchases, not "
+                f"{args.members:,} and {args.purchases:,}: rebuilding the bench database")
+            database_ensure(drop=True)
+            manage("migrate", "--noinput", "-v", "0")
+        log(f"seeding {args.members:,} members and {args.purchases:,} purchases")
+        started = time.monotonic()
+        manage("seed_demo", "--members", str(args.members), "--purchases", str(args.purchases),
+               "--shop", args.shop)
+        seed_seconds = time.monotonic() - started
+        log(f"seeded in {seed_seconds:.1f} s")
+        with psycopg.connect(BENCH_DSN, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    else:
+        log(f"shop {args.shop} is seeded already ({size[0]:,} members, {size[1]:,} purchases)")
+    raw_key = manage("create_api_key", "--shop", args.shop, "--name", "bench",
+                     capture=True).strip().splitlines()[-1]
+    with psycopg.connect(BENCH_DSN) as conn:
+        cards = [row[0] for row in conn.execute(
+            "SELECT card_number FROM loyalty_membership m JOIN loyalty_shop s ON s.id = m.shop_id"
+            " WHERE s.slug = %s ORDER BY random() LIMIT %s", (args.shop, args.sample),
+        )]
+    return {"raw_key": raw_key, "cards": cards, "seed_seconds": seed_seconds}
+
+
+# --- Load ------------------------------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+local cards = {%(cards)s}
+local run = "%(run)s"
+local auth = "Api-Key %(key)s"
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  non201 = 0
+  math.randomseed(id * 7919 + os.time())
+end
+
+function request()
+  counter = counter + 1
+  local card = cards[math.random(#cards)]
+  local body = '{"member": "' .. card .. '", "amount": "27.50", "currency": "EUR", '
+    .. '"reference": "B-' .. id .. '-' .. counter .. '"}'
+  return wrk.format("POST", "/api/v1/purchases/", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = auth,
+    ["Idempotency-Key"] = run .. "-" .. id .. "-" .. counter,
+  }, body)
+end
+
+function response(status, headers, body)
+  if status ~= 201 then
+    non201 = non201 + 1
+    if non201 <= 3 then io.stderr:write("non-201: " .. status .. " " .. body .. "\n") end
+  end
+end
+
+function done(summary, latency, requests)
+  local non = 0
+  for _, thread in ipairs(threads) do non = non + thread:get("non201") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, '
+    .. '"p99_us": %%d, "max_us": %%d, "mean_us": %%.1f, "non201": %%d, '
+    .. '"socket_errors": %%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, non,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def wrk_script(directory: Path, cards: list[str], raw_key: str, run: str) -> Path:
+    path = directory / f"earn-{run}.lua"
+    path.write_text(WRK_SCRIPT % {
+        "cards": ",".join(f'"{card}"' for card in cards), "run": run, "key": raw_key,
+    })
+    return path
+
+
+def wrk(url: str, script: Path, *, concurrency: int, duration: int) -> dict:
+    threads = max(1, min(concurrency, 2))
+    result = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration}s",
+         "--timeout", "10s", "-s", str(script), url],
+        capture_output=True, text=True, timeout=duration + 60, check=True,
+    )
+    for line in result.stderr.splitlines()[:3]:
+        log(f"wrk: {line}")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("WRK_JSON "))
+    stats = json.loads(line.removeprefix("WRK_JSON "))
+    seconds = stats["duration_us"] / 1e6
+    return {
+        "requests": stats["requests"], "seconds": seconds,
+        "rps": stats["requests"] / seconds if seconds else 0.0,
+        "p50_ms": stats["p50_us"] / 1000, "p90_ms": stats["p90_us"] / 1000,
+        "p99_ms": stats["p99_us"] / 1000, "max_ms": stats["max_us"] / 1000,
+        "mean_ms": stats["mean_us"] / 1000,
+        "errors": stats["non201"] + stats["socket_errors"],
+    }
+
+
+# --- CPU accounting (whose CPU does a request use, on a machine this small) ------------------
+
+
+def _proc_stat(pid: int) -> tuple[str, int, float] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1: raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+    return comm, ppid, (utime + stime) / CLK_TCK
+
+
+def cpu_seconds(app_root: int) -> dict[str, float]:
+    """CPU seconds used so far by the app (gunicorn master and workers) and by PostgreSQL."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat:
+                stats[int(entry)] = stat
+    app = sum(cpu for pid, (_c, ppid, cpu) in stats.items() if app_root in (pid, ppid))
+    db = sum(cpu for comm, _p, cpu in stats.values() if comm.startswith("postgres"))
+    return {"app": app, "db": db}
+
+
+# --- Servers ---------------------------------------------------------------------------------
+
+
+class Server:
+    """A gunicorn serving ``app`` on 127.0.0.1:``port``; stopped on exit."""
+
+    def __init__(self, app: str, port: int, args, *, pythonpath: str | None = None):
+        command = [GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                   "--worker-class", args.worker_class, "--log-level", "warning",
+                   "--backlog", "256", "--timeout", "30"]
+        if args.worker_class == "gthread":
+            command += ["--threads", str(args.threads)]
+        if pythonpath:
+            command += ["--pythonpath", pythonpath]
+        env = django_env()
+        env.update({"BENCH_DSN": BENCH_DSN, "BENCH_SHOP": args.shop})
+        self.port = port
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn on port {self.port} exited: {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5)
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (the floor has no /healthz)
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"gunicorn on port {self.port} did not start in {timeout} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def measure(name: str, app: str, port: int, args, data: dict, workdir: Path,
+            pythonpath: str | None = None) -> dict:
+    log(f"{name}: starting gunicorn ({args.workers} × {args.worker_class}"
+        + (f", {args.threads} threads" if args.worker_class == "gthread" else "") + ")")
+    server = Server(app, port, args, pythonpath=pythonpath)
+    try:
+        server.wait_ready()
+        url = f"http://127.0.0.1:{port}/api/v1/purchases/"
+        run = f"{name}-{secrets.token_hex(4)}"
+        if args.warmup:
+            log(f"{name}: warming up {args.warmup} s")
+            wrk(url, wrk_script(workdir, data["cards"], data["raw_key"], run + "-w"),
+                concurrency=args.concurrency, duration=args.warmup)
+        log(f"{name}: measuring {args.duration} s at concurrency {args.concurrency}")
+        before = cpu_seconds(server.process.pid)
+        result = wrk(url, wrk_script(workdir, data["cards"], data["raw_key"], run),
+                     concurrency=args.concurrency, duration=args.duration)
+        after = cpu_seconds(server.process.pid)
+        done = max(result["requests"], 1)
+        result["app_cpu_ms"] = (after["app"] - before["app"]) * 1000 / done
+        result["db_cpu_ms"] = (after["db"] - before["db"]) * 1000 / done
+        return result
+    finally:
+        server.stop()
+
+
+def report(results: dict, args) -> bool:
+    print()
+    print(f"Concurrency {args.concurrency}, {args.duration} s each, gunicorn {args.workers} × "
+          f"{args.worker_class}" + (f" ({args.threads} threads)" if args.worker_class == "gthread"
+                                    else ""))
+    header = (f"{'':6} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+              f"{'errors':>7} {'requests':>9} {'app CPU ms/req':>15} {'db CPU ms/req':>14}")
+    print(header)
+    for name, r in results.items():
+        print(f"{name:6} {r['rps']:8.1f} {r['p50_ms']:8.1f} {r['p90_ms']:8.1f} {r['p99_ms']:8.1f} "
+              f"{r['max_ms']:8.1f} {r['errors']:7d} {r['requests']:9d} "
+              f"{r['app_cpu_ms']:15.2f} {r['db_cpu_ms']:14.2f}")
+    ok = True
+    if "earn" in results and "floor" in results:
+        ratio = results["earn"]["rps"] / results["floor"]["rps"]
+        ratio_ok = ratio >= GOAL_RATIO
+        print(f"ratio earn/floor (req/s): {ratio:.2f}  (goal ≥ {GOAL_RATIO}: "
+              f"{'met' if ratio_ok else 'NOT met'})")
+        ok &= ratio_ok
+    if "earn" in results:
+        p99_ok = results["earn"]["p99_ms"] <= GOAL_P99_MS
+        print(f"earn p99: {results['earn']['p99_ms']:.1f} ms  (goal ≤ {GOAL_P99_MS:.0f} ms: "
+              f"{'met' if p99_ok else 'NOT met'})")
+        ok &= p99_ok and results["earn"]["errors"] == 0
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--purchases", type=int, default=1_000_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=30, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per app")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument("--shop", default="bench-bakkerij")
+    parser.add_argument("--sample", type=int, default=10_000, help="card numbers to draw from")
+    parser.add_argument("--only", choices=["earn", "floor"], help="measure one app only")
+    parser.add_argument("--port", type=int, default=8701)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 60:
+        raise SystemExit("--duration must be 1–600 s, --warmup 0–60 s")
+
+    data = data_ensure(args)
+    log(f"{len(data['cards']):,} card numbers sampled")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="trouw-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.only in (None, "earn"):
+            results["earn"] = measure("earn", "loyalty.wsgi:application", args.port, args, data,
+                                      workdir)
+        if args.only in (None, "floor"):
+            results["floor"] = measure("floor", "floor_app:application", args.port + 1, args,
+                                       data, workdir, pythonpath=str(ROOT / "bench"))
+    ok = report(results, args)
+
+    print("\nSQL queries of one earn request:")
+    subprocess.run([PYTHON, str(ROOT / "bench" / "earn_queries.py"), "--shop", args.shop],
+                   cwd=ROOT, env=django_env(), timeout=120, check=False)
+    print("\nreconcile_ledger:")
+    started = time.monotonic()
+    reconcile = subprocess.run([PYTHON, "manage.py", "reconcile_ledger", "--shop", args.shop],
+                               cwd=ROOT, env=django_env(), timeout=900, check=False)
+    print(f"(exit {reconcile.returncode}, {time.monotonic() - started:.1f} s)")
+    return 0 if ok and reconcile.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

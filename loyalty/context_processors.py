@@ -1,0 +1,21 @@
+"""Template context for every page: which front doors the signed-in user has."""
+
+from django.utils.functional import SimpleLazyObject
+
+from .models import StaffRole
+
+
+def _doors(user) -> dict:
+    roles = set(user.shop_roles.filter(is_active=True).values_list("role", flat=True))
+    return {
+        "dashboard": StaffRole.OWNER in roles,
+        "counter": bool(roles),
+        "portal": user.memberships.exists(),
+    }
+
+
+def front_doors(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"doors": {}}
+    return {"doors": SimpleLazyObject(lambda: _doors(user))}

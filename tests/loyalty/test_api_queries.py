@@ -1,0 +1,118 @@
+"""The earn endpoint does a fixed amount of database work: as many queries for a shop with one
+member and one ledger entry as for one with 200 members and 1,000 entries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from loyalty.models import EntryKind, LedgerEntry, Membership, PointLot, Purchase
+from loyalty.services import api_key_create, points_credit, program_rules_current
+from tests.factories import MembershipFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+# What one earn with a card costs today (see the report in the test output): authenticate the
+# key, claim the Idempotency-Key, find and lock the card, read the rules, write the purchase,
+# its lines, the ledger entry, its lot and the balance, store the answer — plus savepoints.
+MAX_QUERIES = 25
+
+
+def _shop_with(members: int, entries_per_member: int):
+    """A shop with ``members`` members holding ``entries_per_member`` ledger entries each, all
+    consistent (entries, lots and cached balances agree). Returns (shop, a member, raw key)."""
+    shop = ShopFactory()
+    program_rules_current(shop=shop)  # rules exist already in both cases
+    memberships = Membership.objects.bulk_create(
+        [MembershipFactory.build(shop=shop) for _ in range(members)]
+    )
+    now = timezone.now()
+    if entries_per_member == 1 and members == 1:
+        points_credit(shop=shop, membership_id=memberships[0].pk, points=5,
+                      kind=EntryKind.BONUS)
+    else:
+        entries = LedgerEntry.objects.bulk_create([
+            LedgerEntry(shop=shop, membership=m, points=5, kind=EntryKind.BONUS,
+                        idempotency_key=f"seed:{m.pk}:{n}")
+            for m in memberships for n in range(entries_per_member)
+        ])
+        if connection.features.can_return_rows_from_bulk_insert:
+            keyed = entries
+        else:  # primary keys are not set by bulk_create on this database: read them back
+            keyed = list(LedgerEntry.objects.filter(shop=shop))
+        PointLot.objects.bulk_create([
+            PointLot(membership_id=e.membership_id, entry=e, points=5, remaining=5,
+                     available_at=now)
+            for e in keyed
+        ])
+        Membership.objects.filter(shop=shop).update(points_balance=5 * entries_per_member)
+    _api_key, raw = api_key_create(shop=shop, name="till-1")
+    return shop, memberships[-1], raw
+
+
+def _earn_queries(client, member, raw, key) -> tuple[int, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps({"member": member.card_number, "amount": "27.50",
+                             "items": [{"name": "Brood", "unit_price": "27.50"}]}),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": key},
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["points_earned"] == 270
+    return len(captured), [q["sql"] for q in captured.captured_queries]
+
+
+def test_the_earn_endpoint_runs_a_constant_number_of_queries(client):
+    small_shop, small_member, small_raw = _shop_with(members=1, entries_per_member=1)
+    big_shop, big_member, big_raw = _shop_with(members=200, entries_per_member=5)
+    assert Membership.objects.filter(shop=small_shop).count() == 1
+    assert LedgerEntry.objects.filter(shop=small_shop).count() == 1
+    assert Membership.objects.filter(shop=big_shop).count() == 200
+    assert LedgerEntry.objects.filter(shop=big_shop).count() == 1000
+    assert big_member.entries.count() == 5
+
+    small, small_sql = _earn_queries(client, small_member, small_raw, "q-small")
+    big, big_sql = _earn_queries(client, big_member, big_raw, "q-big")
+
+    print(f"\nqueries per earn: {small} (1 member, 1 entry), {big} (200 members, 1,000 entries)")
+    assert small == big, "\n".join(big_sql)
+    assert big <= MAX_QUERIES, "\n".join(big_sql)
+    assert Purchase.objects.count() == 2
+    big_member.refresh_from_db()
+    assert big_member.points_balance == 25 + 270
+
+
+def test_the_earn_endpoint_stays_within_the_limit(client, django_assert_max_num_queries):
+    _shop, member, raw = _shop_with(members=200, entries_per_member=5)
+
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps({"member": member.card_number, "amount": "10.00"}),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": "q-limit"},
+        )
+    assert response.status_code == 201
+
+
+def test_a_replay_is_cheaper_than_the_earn(client):
+    _shop, member, raw = _shop_with(members=1, entries_per_member=1)
+    earn, _ = _earn_queries(client, member, raw, "q-replay")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps({"member": member.card_number, "amount": "27.50",
+                             "items": [{"name": "Brood", "unit_price": "27.50"}]}),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": "q-replay"},
+        )
+    assert response["Idempotent-Replayed"] == "true"
+    print(f"\nqueries per replay: {len(captured)} (earn: {earn})")
+    assert len(captured) < earn
