@@ -235,8 +235,19 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
     return comm, ppid, (utime + stime) / CLK_TCK
 
 
-def cpu_seconds(app_root: int) -> dict[str, float]:
-    """CPU seconds used so far by the app (gunicorn master and workers) and by PostgreSQL."""
+def bench_backends() -> set[int]:
+    """PostgreSQL backends connected to the bench database (the app's connections), so that
+    other databases' work on the same server is not counted."""
+    with psycopg.connect(BENCH_DSN, autocommit=True) as conn:
+        return {row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB_NAME,),
+        )}
+
+
+def cpu_seconds(app_root: int, db_pids: set[int]) -> dict[str, float]:
+    """CPU seconds used so far by the app (gunicorn master and workers) and by its PostgreSQL
+    backends (WAL writer and checkpointer not included)."""
     stats = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -244,7 +255,7 @@ def cpu_seconds(app_root: int) -> dict[str, float]:
             if stat:
                 stats[int(entry)] = stat
     app = sum(cpu for pid, (_c, ppid, cpu) in stats.items() if app_root in (pid, ppid))
-    db = sum(cpu for comm, _p, cpu in stats.values() if comm.startswith("postgres"))
+    db = sum(cpu for pid, (_c, _p, cpu) in stats.items() if pid in db_pids)
     return {"app": app, "db": db}
 
 
@@ -307,10 +318,11 @@ def measure(name: str, app: str, port: int, args, data: dict, workdir: Path,
             wrk(url, wrk_script(workdir, data["cards"], data["raw_key"], run + "-w"),
                 concurrency=args.concurrency, duration=args.warmup)
         log(f"{name}: measuring {args.duration} s at concurrency {args.concurrency}")
-        before = cpu_seconds(server.process.pid)
+        db_pids = bench_backends()  # opened during the warm-up, kept (persistent connections)
+        before = cpu_seconds(server.process.pid, db_pids)
         result = wrk(url, wrk_script(workdir, data["cards"], data["raw_key"], run),
                      concurrency=args.concurrency, duration=args.duration)
-        after = cpu_seconds(server.process.pid)
+        after = cpu_seconds(server.process.pid, db_pids)
         done = max(result["requests"], 1)
         result["app_cpu_ms"] = (after["app"] - before["app"]) * 1000 / done
         result["db_cpu_ms"] = (after["db"] - before["db"]) * 1000 / done
@@ -353,9 +365,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=int, default=30, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per app")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (one per core)")
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--shop", default="bench-bakkerij")
     parser.add_argument("--sample", type=int, default=10_000, help="card numbers to draw from")
     parser.add_argument("--only", choices=["earn", "floor"], help="measure one app only")

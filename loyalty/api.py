@@ -111,7 +111,8 @@ def error_from_validation(exc: DjangoValidationError) -> ApiError:
         code = error.code or "invalid"
     else:
         field, message, code = None, " ".join(exc.messages), exc.error_list[0].code or "invalid"
-    status_code = {"not_found": 404, "duplicate": 409}.get(code, 400)
+    status_code = {"not_found": 404, "duplicate": 409, "conflict": 409,
+                   "not_allowed": 403}.get(code, 400)
     if field == "__all__":
         field = None
     return ApiError(status_code, code if code != "invalid" else "invalid", message, field)

@@ -16,4 +16,9 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.staff_invitations_expire",
         "schedule": crontab(minute=5),
     },
+    # Named by string: the core does not import the rewards app.
+    "expire-vouchers": {
+        "task": "rewards.tasks.vouchers_expire",
+        "schedule": crontab(minute=15),
+    },
 }

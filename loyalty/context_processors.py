@@ -1,5 +1,6 @@
 """Template context for every page: which front doors the signed-in user has."""
 
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from .models import StaffRole
@@ -15,7 +16,12 @@ def _doors(user) -> dict:
 
 
 def front_doors(request):
+    extensions = {
+        "dashboard_links": settings.TROUW_DASHBOARD_LINKS,
+        "portal_links": settings.TROUW_PORTAL_LINKS,
+        "counter_member_panels": settings.TROUW_COUNTER_MEMBER_PANELS,
+    }
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"doors": {}}
-    return {"doors": SimpleLazyObject(lambda: _doors(user))}
+        return {"doors": {}, **extensions}
+    return {"doors": SimpleLazyObject(lambda: _doors(user)), **extensions}

@@ -361,7 +361,7 @@ class ProgramRules(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.shop} rules v{self.version}"
+        return f"rules v{self.version} of shop {self.shop_id}"
 
 
 class ApiKeyScope(models.TextChoices):

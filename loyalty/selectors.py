@@ -73,7 +73,8 @@ def shop_overview(*, shop: Shop) -> dict:
 
 
 def membership_by_card(*, shop: Shop, card_number: str) -> Membership | None:
-    return Membership.objects.for_shop(shop).filter(card_number=digits_only(card_number)).first()
+    return (Membership.objects.for_shop(shop).select_related("shop")
+            .filter(card_number=digits_only(card_number)).first())
 
 
 def membership_points_summary(*, membership: Membership, now=None) -> dict:

@@ -317,7 +317,15 @@ def _steps_clean(steps) -> list[dict]:
     amounts = [step["min_amount"] for step in cleaned]
     if len(set(amounts)) != len(amounts):
         raise ValidationError({"steps": [_("Two steps start at the same amount.")]})
-    return sorted(cleaned, key=lambda s: Decimal(s["min_amount"]))
+    cleaned.sort(key=lambda s: Decimal(s["min_amount"]))
+    # A bigger purchase must never earn less: each step gives more than the one below it.
+    for lower, higher in zip(cleaned, cleaned[1:], strict=False):
+        if higher["points"] <= lower["points"]:
+            raise ValidationError({"steps": [_(
+                "A higher step must give more points: from %(amount)s it gives %(points)s, "
+                "no more than the step below."
+            ) % {"amount": higher["min_amount"], "points": higher["points"]}]})
+    return cleaned
 
 
 def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRules:
@@ -361,7 +369,10 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
         )
 
 
-def _membership_lock(*, shop: Shop, membership_id: int) -> Membership:
+def membership_lock(*, shop: Shop, membership_id: int) -> Membership:
+    """Lock a member's row for the rest of the transaction. Every change of points starts here,
+    so other apps that check something about a member before spending (a per-member limit)
+    lock first too, and the check holds until they commit."""
     membership = (
         Membership.objects.select_for_update(of=("self",))
         .filter(shop=shop, pk=membership_id)
@@ -478,7 +489,7 @@ def purchase_record(
         with transaction.atomic():
             membership = None
             if membership_id is not None:
-                membership = _membership_lock(shop=shop, membership_id=membership_id)
+                membership = membership_lock(shop=shop, membership_id=membership_id)
             rules = program_rules_current(shop=shop)
             points = points_for_amount(rules=rules, amount=amount) if membership else 0
             available_at = now + dt.timedelta(days=rules.pending_days)
@@ -537,8 +548,12 @@ def purchase_refund(
         with transaction.atomic():
             membership = None
             if found["membership_id"] is not None:
-                membership = _membership_lock(shop=shop, membership_id=found["membership_id"])
+                membership = membership_lock(shop=shop, membership_id=found["membership_id"])
             purchase = Purchase.objects.select_for_update(of=("self",)).get(pk=purchase_id)
+            if idempotency_key is not None:
+                existing = purchase.refunds.filter(idempotency_key=idempotency_key).first()
+                if existing is not None:  # a retry of a refund that went through
+                    raise DuplicateRequest(existing)
             refundable = purchase.amount - purchase.refunded_amount
             if amount > refundable:
                 raise ValidationError({"amount": [_(
@@ -615,11 +630,11 @@ def points_spend(
 ) -> LedgerEntry:
     """Take ``points`` of the member's spendable points (oldest first): a redemption, a
     negative adjustment. Refuses more than the spendable balance, and changes nothing then."""
-    if not isinstance(points, int) or points <= 0:
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise ValidationError({"points": [_("Enter a whole number of points above zero.")]})
     now = timezone.now()
     with transaction.atomic():
-        membership = _membership_lock(shop=shop, membership_id=membership_id)
+        membership = membership_lock(shop=shop, membership_id=membership_id)
         spendable = membership_spendable_points(membership=membership, now=now)
         if points > spendable:
             raise field_error("points", _(
@@ -649,12 +664,12 @@ def points_credit(
 ) -> LedgerEntry | None:
     """Give points (a bonus, an adjustment, points returned). With an idempotency key it
     happens once: a repeat returns None and changes nothing."""
-    if not isinstance(points, int) or points <= 0:
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise ValidationError({"points": [_("Enter a whole number of points above zero.")]})
     now = timezone.now()
     try:
         with transaction.atomic():
-            membership = _membership_lock(shop=shop, membership_id=membership_id)
+            membership = membership_lock(shop=shop, membership_id=membership_id)
             return _entry_write(
                 membership=membership, points=points, kind=kind, now=now, reference=reference,
                 note=note, reverses=reverses, actor_user=actor_user,

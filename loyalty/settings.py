@@ -300,6 +300,13 @@ TROUW_INVITATION_MAX_AGE_DAYS = int(os.environ.get("TROUW_INVITATION_MAX_AGE_DAY
 # What a recorded purchase does beyond the points engine, in order, inside its transaction.
 # Each entry is the dotted path of a function ``effect(*, purchase) -> None``.
 TROUW_PURCHASE_EFFECTS: list[str] = []
+# Where the other apps plug into the core's pages, by URL name (the core imports none of them):
+# links in the dashboard's side menu and on the portal card, panels that the counter's member
+# page loads with htmx, and the page the counter's search sends a voucher code to.
+TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards"))]
+TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards"))]
+TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
+TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 
 LOGGING = {
     "version": 1,

@@ -49,6 +49,7 @@ urlpatterns = [
     path("counter/", include((counter_patterns, "counter"))),
     # The customer side lives in members/ (loyalty does not import it; the URLconf includes it).
     path("", include("members.urls")),
+    path("", include("rewards.urls")),
     path("api/v1/purchases/", api.PurchasesView.as_view(), name="api-purchases"),
     path("api/v1/purchases/<int:purchase_id>/refunds/", api.RefundsView.as_view(),
          name="api-refunds"),

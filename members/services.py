@@ -119,7 +119,9 @@ def member_enrol(
     )
     duplicate = Q(email__iexact=details["email"]) if details["email"] else Q(pk__in=[])
     if details["phone"]:
-        duplicate |= Q(phone=details["phone"])
+        # The same number written another way (06… and +316…) is the same customer: compare
+        # on the last nine digits, as the counter's search does.
+        duplicate |= Q(phone=details["phone"]) | Q(phone__endswith=details["phone"][-9:])
     if user is not None:
         duplicate |= Q(user=user)
     existing = Membership.objects.for_shop(shop).filter(duplicate).first()

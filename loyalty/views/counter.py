@@ -6,12 +6,16 @@ member; on the member's panel the amount field has focus, and Enter records the 
 
 from __future__ import annotations
 
+import re
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -21,6 +25,7 @@ from ..access import signed_in_view, staff_required
 from ..forms import EarnForm, UndoForm, add_errors
 
 SEARCH_LIMIT = 8
+VOUCHER_CODE = re.compile(r"^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$")
 RECENT_ENTRIES = 5
 
 
@@ -43,6 +48,10 @@ def screen(request):
         target = exact[0] if exact else results[0]
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=target.card_number)
+    if query and request.GET.get("go") and not results and VOUCHER_CODE.match(query):
+        # Not a member: a scanned or typed voucher code goes to the page that looks codes up.
+        return redirect(reverse(settings.TROUW_COUNTER_CODE_LOOKUP, args=[request.shop.slug])
+                        + "?" + urlencode({"code": query}))
     context = {"query": query, "results": results[:SEARCH_LIMIT],
                "more": len(results) > SEARCH_LIMIT, "sale_form": EarnForm(
                    initial={"token": uuid.uuid4().hex}, auto_id="sale_%s")}

@@ -231,17 +231,19 @@ def program_example(request):
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
     form = ApiKeyForm(request.POST or None)
-    new_key = None
+    # The raw key survives one redirect in the session, so a reload cannot make a second key.
+    new_key = request.session.pop("trouw_new_api_key", None)
     if request.method == "POST" and form.is_valid():
         try:
-            _key, new_key = services.api_key_create(
+            _key, raw_key = services.api_key_create(
                 shop=request.shop, name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"], by=request.user,
             )
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            form = ApiKeyForm()
+            request.session["trouw_new_api_key"] = raw_key
+            return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
     keys = request.shop.api_keys.order_by("revoked_at", "-created_at")
     return render(request, "loyalty/dashboard/api_keys.html", {
         "form": form, "keys": keys, "new_key": new_key,

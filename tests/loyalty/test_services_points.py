@@ -726,3 +726,18 @@ class TestSignupBonus:
         membership = member_enrol(shop=shop, name="Joris de Vries", phone="0612345678")
         assert LedgerEntry.objects.filter(membership=membership).count() == 0
         assert _balance(membership) == 0
+
+
+@pytest.mark.django_db
+def test_a_step_table_whose_points_fall_as_the_amount_rises_is_refused():
+    from loyalty.models import ProgramRules
+    from loyalty.services import program_rules_update
+    from tests.factories import ShopFactory
+
+    shop = ShopFactory()
+    with pytest.raises(ValidationError) as exc:
+        program_rules_update(shop=shop, by=None, steps=[
+            {"min_amount": "20.00", "points": 2000}, {"min_amount": "30.00", "points": 1000}])
+    assert "steps" in exc.value.message_dict
+    assert "A higher step must give more points" in exc.value.message_dict["steps"][0]
+    assert ProgramRules.objects.filter(shop=shop).count() <= 1  # at most the defaults

@@ -46,7 +46,7 @@ def how_url(shop) -> str:
 
 def entry_texts(content: str) -> list[str]:
     """The plain-words text of each history entry on a page, in order."""
-    return [re.sub(r"\s+", " ", t).strip() for t in
+    return [re.sub(r"[ \t\r\n]+", " ", t).strip() for t in
             re.findall(r'<span class="entry-text">(.*?)</span>', content, re.S)]
 
 
@@ -239,15 +239,15 @@ def test_how_it_works_is_in_the_members_language(shop, rules):
     assert response["Content-Language"] == "nl"
     content = text(response)
     assert '<html lang="nl">' in content
-    # Words of this page that the Dutch catalogue translates: the examples' table heads.
-    dutch_heads = _dutch("Purchase", "Points")
-    assert dutch_heads != ["Purchase", "Points"], "the Dutch catalogue lost these words"
-    assert f"<th>{dutch_heads[0]}</th><th>{dutch_heads[1]}</th>" in content
-    assert escape(_dutch("Sign out")[0]) in content
-    assert ">Sign out<" not in content
-    # Every sentence of the page comes from the Dutch catalogue (identical while untranslated).
-    (heading,) = _dutch("How you save at %(shop)s")
+    english = ["How you save at %(shop)s", "Examples", "Purchase", "Points", "Sign out"]
+    heading, examples, purchase, points, sign_out = dutch = _dutch(*english)
+    assert all(nl != en for nl, en in zip(dutch, english, strict=True)), dutch
     assert escape(heading % {"shop": shop.name}) in content
+    assert f"<h2>{escape(examples)}</h2>" in content
+    assert f"<th>{escape(purchase)}</th><th>{escape(points)}</th>" in content
+    assert escape(sign_out) in content
+    for words in ("How you save at", ">Examples<", ">Sign out<", "when you join"):
+        assert words not in content
     # Money and numbers in Dutch style.
     assert example_rows(content) == [
         ("€\u00a05,00", "50"), ("€\u00a012,50", "120"), ("€\u00a020,00", "300"),
@@ -258,11 +258,17 @@ def test_the_card_is_in_the_members_language_too(shop, owner):
     user = UserFactory(email="jan@example.nl")
     membership = MembershipFactory(shop=shop, user=user, email=user.email, language="nl")
     credit(shop, membership, 1000, "welkom", owner)
+    services.purchase_record(shop=shop, amount="27.50", membership_id=membership.pk)
     response = signed_in(user).get(card_url(shop))
     assert response["Content-Language"] == "nl"
     content = text(response)
-    assert re.search(r'<div class="points">\s*1\.000\s*</div>', content)
-    assert "€\u00a010,00" in content
+    assert re.search(r'<div class="points">\s*1\.270\s*</div>', content)
+    assert "€\u00a012,70" in content
+    english = ["Your points history", "Purchase of %(amount)s"]
+    history, purchase_of = dutch = _dutch(*english)
+    assert all(nl != en for nl, en in zip(dutch, english, strict=True)), dutch
+    assert escape(history) in content
+    assert entry_texts(content)[0] == purchase_of % {"amount": "€\u00a027,50"}
 
 
 def test_a_chosen_language_wins_over_the_members_language(shop, rules):

@@ -1,0 +1,63 @@
+"""Reads of the rewards app: the catalogue for owners, members and the counter; vouchers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty.models import Membership, Shop
+
+from .models import Reward, Voucher, VoucherStatus
+
+
+def reward_unavailable_reason(*, reward: Reward, now: dt.datetime) -> str | None:
+    """Why nobody can claim ``reward`` now, or None. (Per-member checks come at claim time.)"""
+    if not reward.active:
+        return _("This reward is not offered at the moment.")
+    if reward.available_from and now < reward.available_from:
+        return _("This reward is available from %(date)s.") % {
+            "date": timezone.localtime(reward.available_from).strftime("%d-%m-%Y")}
+    if reward.available_until and now >= reward.available_until:
+        return _("This reward is no longer available.")
+    if reward.stock_total is not None and reward.stock_claimed >= reward.stock_total:
+        return _("This reward is sold out.")
+    return None
+
+
+def rewards_for_catalogue(*, shop: Shop) -> QuerySet[Reward]:
+    """All rewards, in display order, with how often each was claimed and used."""
+    return Reward.objects.for_shop(shop).annotate(
+        claimed_count=Count("vouchers", filter=~Q(vouchers__status=VoucherStatus.CANCELLED)),
+        used_count=Count("vouchers", filter=Q(vouchers__status=VoucherStatus.USED)),
+    ).order_by("display_order", "pk")
+
+
+def rewards_for_member(*, shop: Shop, spendable: int, now=None) -> list[dict]:
+    """The rewards a member can see: active and in their window, each with whether the member
+    can afford it now and how many points they still need."""
+    now = now or timezone.now()
+    rows = []
+    for reward in Reward.objects.for_shop(shop).filter(active=True).order_by(
+            "display_order", "pk"):
+        if reward.available_until and now >= reward.available_until:
+            continue
+        reason = reward_unavailable_reason(reward=reward, now=now)
+        rows.append({
+            "reward": reward,
+            "affordable": reason is None and spendable >= reward.points_cost,
+            "points_needed": max(reward.points_cost - spendable, 0),
+            "unavailable": reason,
+        })
+    return rows
+
+
+def vouchers_for_member(*, membership: Membership) -> QuerySet[Voucher]:
+    return Voucher.objects.filter(membership=membership).select_related("reward").order_by(
+        "-created_at")
+
+
+def vouchers_for_shop(*, shop: Shop) -> QuerySet[Voucher]:
+    return Voucher.objects.filter(shop=shop).select_related("reward", "membership")

@@ -1,0 +1,406 @@
+"""Rewards: the catalogue, claiming vouchers with points, using, cancelling and expiring them,
+and paying with points. Points move only through the core's ledger services.
+
+Lock order (as in the core): the membership row first; then reward stock and vouchers are changed
+with conditional UPDATEs whose row counts decide, so two counters cannot use one voucher and two
+members cannot take the last item.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zoneinfo
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty import services as loyalty_services
+from loyalty.models import ApiKey, EntryKind, LedgerEntry, Shop, User
+from loyalty.points import points_as_money
+from loyalty.services import field_error
+
+from .models import LimitPeriod, Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
+from .selectors import reward_unavailable_reason
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, no 1/I: read aloud and typed
+CODE_LENGTH = 8  # 32⁸ ≈ 10¹²
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+REWARD_FIELDS = (
+    "kind", "name", "description", "image", "points_cost", "value_amount", "value_percent",
+    "product_name", "active", "display_order", "available_from", "available_until",
+    "stock_total", "limit_per_member", "limit_period", "min_tier_level", "voucher_valid_days",
+)
+
+
+def voucher_code_new() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def voucher_code_normalize(raw: str) -> str:
+    """What a person types or a scanner sends: any case, with spaces or dashes."""
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+
+
+def voucher_code_display(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}" if len(code) == CODE_LENGTH else code
+
+
+def reward_settings_for(*, shop: Shop) -> RewardSettings:
+    settings_row, _created = RewardSettings.objects.get_or_create(shop=shop)
+    return settings_row
+
+
+def reward_settings_update(*, shop: Shop, expired_vouchers_return_points: bool,
+                           pay_with_points: bool, pay_with_points_cap: int | None) -> (
+        RewardSettings):
+    if pay_with_points_cap is not None and pay_with_points_cap <= 0:
+        raise field_error("pay_with_points_cap", _("Enter a number above zero, or leave it "
+                                                   "empty."))
+    settings_row = reward_settings_for(shop=shop)
+    settings_row.expired_vouchers_return_points = expired_vouchers_return_points
+    settings_row.pay_with_points = pay_with_points
+    settings_row.pay_with_points_cap = pay_with_points_cap
+    settings_row.save()
+    return settings_row
+
+
+# --- Catalogue -------------------------------------------------------------------------------
+
+
+def _image_check(image) -> None:
+    if not image or not hasattr(image, "size") or getattr(image, "_committed", True):
+        return  # unchanged
+    if image.size > IMAGE_MAX_BYTES:
+        raise field_error("image", _("The image may be 2 MB at most."))
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image.seek(0)
+        with Image.open(image) as picture:
+            picture.verify()
+            kind = picture.format
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise field_error("image", _("Upload a JPEG, PNG, WebP or GIF image.")) from None
+    finally:
+        image.seek(0)
+    if kind not in IMAGE_FORMATS:
+        raise field_error("image", _("Upload a JPEG, PNG, WebP or GIF image."))
+
+
+def _reward_check(reward: Reward) -> None:
+    errors: dict[str, list[str]] = {}
+    if reward.kind in (RewardKind.AMOUNT_OFF, RewardKind.GIFT_VOUCHER) and not (
+        reward.value_amount and reward.value_amount > 0
+    ):
+        errors["value_amount"] = [_("Enter the amount, e.g. 5.00.")]
+    if reward.kind == RewardKind.PERCENT_OFF and not (
+        reward.value_percent and 1 <= reward.value_percent <= 100
+    ):
+        errors["value_percent"] = [_("Enter a percentage from 1 to 100.")]
+    if reward.kind == RewardKind.FREE_PRODUCT and not (reward.product_name or "").strip():
+        errors["product_name"] = [_("Name the free product.")]
+    if reward.points_cost is not None and reward.points_cost <= 0:
+        errors["points_cost"] = [_("The cost must be at least 1 point.")]
+    if reward.available_from and reward.available_until and (
+        reward.available_until <= reward.available_from
+    ):
+        errors["available_until"] = [_("The end must be after the start.")]
+    if reward.stock_total is not None and reward.stock_total < reward.stock_claimed:
+        errors["stock_total"] = [_("%(claimed)s have been claimed already: the stock cannot be "
+                                   "lower.") % {"claimed": reward.stock_claimed}]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        reward.full_clean(exclude=["shop", "stock_claimed"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+
+
+def _reward_values(fields: dict) -> dict:
+    unknown = set(fields) - set(REWARD_FIELDS)
+    if unknown:
+        raise ValidationError(_("Unknown reward fields: %(fields)s") % {
+            "fields": ", ".join(sorted(unknown))})
+    values = dict(fields)
+    for name in ("name", "description", "product_name"):
+        if name in values and isinstance(values[name], str):
+            values[name] = values[name].strip()
+    for name in ("points_cost", "stock_total", "limit_per_member", "value_percent",
+                 "min_tier_level", "voucher_valid_days", "display_order"):
+        value = values.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise field_error(name, _("Enter a whole number."))
+        if isinstance(value, int) and value < 0:
+            raise field_error(name, _("The number cannot be negative."))
+    if values.get("value_amount") is not None:
+        values["value_amount"] = loyalty_services.money_parse(values["value_amount"],
+                                                              field="value_amount")
+    return values
+
+
+def reward_create(*, shop: Shop, **fields) -> Reward:
+    values = _reward_values(fields)
+    _image_check(values.get("image"))
+    if "display_order" not in values:
+        last = Reward.objects.for_shop(shop).order_by("-display_order").first()
+        values["display_order"] = (last.display_order + 1) if last else 0
+    reward = Reward(shop=shop, **values)
+    _reward_check(reward)
+    reward.save()
+    return reward
+
+
+def reward_update(*, shop: Shop, reward_id: int, **fields) -> Reward:
+    values = _reward_values(fields)
+    _image_check(values.get("image"))
+    with transaction.atomic():
+        reward = Reward.objects.for_shop(shop).select_for_update().filter(pk=reward_id).first()
+        if reward is None:
+            raise ValidationError(_("No such reward at this shop."), code="not_found")
+        for name, value in values.items():
+            setattr(reward, name, value)
+        _reward_check(reward)
+        reward.save(update_fields=sorted(values))
+    return reward
+
+
+def reward_move(*, shop: Shop, reward_id: int, up: bool) -> None:
+    """Move a reward one place up or down in the catalogue."""
+    with transaction.atomic():
+        rewards = list(Reward.objects.for_shop(shop).select_for_update().order_by(
+            "display_order", "pk"))
+        index = next((i for i, r in enumerate(rewards) if r.pk == reward_id), None)
+        if index is None:
+            raise ValidationError(_("No such reward at this shop."), code="not_found")
+        other = index - 1 if up else index + 1
+        if 0 <= other < len(rewards):
+            rewards[index], rewards[other] = rewards[other], rewards[index]
+        for position, reward in enumerate(rewards):
+            reward.display_order = position
+        Reward.objects.bulk_update(rewards, ["display_order"])
+
+
+# --- Claiming and redeeming --------------------------------------------------------------------
+
+
+def _period_start(shop: Shop, period: str, now: dt.datetime) -> dt.datetime | None:
+    if period != LimitPeriod.MONTH:
+        return None
+    local = timezone.localtime(now, zoneinfo.ZoneInfo(shop.time_zone))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def voucher_claim(
+    *,
+    shop: Shop,
+    membership_id: int,
+    reward_id: int,
+    actor_user: User | None = None,
+    actor_api_key: ApiKey | None = None,
+    idempotency_key: str | None = None,
+) -> Voucher:
+    """Spend the reward's points and issue a voucher. Refuses (changing nothing) a reward of
+    another shop, an inactive, out-of-window or sold-out reward, a member over the reward's
+    limit, and a member without enough spendable points."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            membership = loyalty_services.membership_lock(shop=shop, membership_id=membership_id)
+            reward = Reward.objects.for_shop(shop).filter(pk=reward_id).first()
+            if reward is None:
+                raise field_error("reward", _("No such reward at this shop."), code="not_found")
+            reason = reward_unavailable_reason(reward=reward, now=now)
+            if reason:
+                raise field_error("reward", reason, code="unavailable")
+            if reward.limit_per_member is not None:
+                claimed = Voucher.objects.filter(membership=membership, reward=reward).exclude(
+                    status=VoucherStatus.CANCELLED)
+                since = _period_start(shop, reward.limit_period, now)
+                if since is not None:
+                    claimed = claimed.filter(created_at__gte=since)
+                if claimed.count() >= reward.limit_per_member:
+                    raise field_error("reward", _(
+                        "This member has claimed this reward %(count)s time(s) already, the "
+                        "most allowed %(period)s."
+                    ) % {"count": reward.limit_per_member,
+                         "period": reward.get_limit_period_display()}, code="limit_reached")
+            if reward.stock_total is not None:
+                taken = Reward.objects.filter(
+                    pk=reward.pk, stock_claimed__lt=F("stock_total")
+                ).update(stock_claimed=F("stock_claimed") + 1)
+                if taken != 1:
+                    raise field_error("reward", _("This reward is sold out."),
+                                      code="unavailable")
+            entry = loyalty_services.points_spend(
+                shop=shop, membership_id=membership.pk, points=reward.points_cost,
+                kind=EntryKind.REDEMPTION, reference=f"rewards.reward:{reward.pk}",
+                note=reward.name, actor_user=actor_user, actor_api_key=actor_api_key,
+                idempotency_key=f"claim:{idempotency_key}" if idempotency_key else None,
+            )
+            return _voucher_create(shop=shop, reward=reward, membership=membership, entry=entry,
+                                   now=now, actor_user=actor_user, actor_api_key=actor_api_key)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = Voucher.objects.filter(
+            shop=shop, redemption_entry__idempotency_key=f"claim:{idempotency_key}").first()
+        if existing is None:
+            raise
+        raise loyalty_services.DuplicateRequest(existing) from None
+
+
+def _voucher_create(*, shop, reward, membership, entry, now, actor_user, actor_api_key):
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Voucher.objects.create(
+                    shop=shop, reward=reward, membership=membership, code=voucher_code_new(),
+                    points_spent=reward.points_cost, redemption_entry=entry,
+                    expires_at=now + dt.timedelta(days=reward.voucher_valid_days),
+                    claimed_by=actor_user, claimed_by_api_key=actor_api_key,
+                )
+        except IntegrityError as exc:
+            if "code" not in str(exc):
+                raise
+    raise RuntimeError("Could not draw a free voucher code")
+
+
+def voucher_find(*, shop: Shop, code: str) -> Voucher:
+    voucher = (Voucher.objects.filter(shop=shop, code=voucher_code_normalize(code))
+               .select_related("reward", "membership").first())
+    if voucher is None:
+        raise field_error("code", _("No voucher with this code at this shop."),
+                          code="not_found")
+    return voucher
+
+
+def _not_open_reason(voucher: Voucher, now: dt.datetime) -> str:
+    if voucher.status == VoucherStatus.USED:
+        return _("This voucher was used already, on %(date)s.") % {
+            "date": timezone.localtime(voucher.used_at).strftime("%d-%m-%Y %H:%M")}
+    if voucher.status == VoucherStatus.CANCELLED:
+        return _("This voucher was cancelled.")
+    return _("This voucher has expired.")
+
+
+def voucher_use(*, shop: Shop, code: str, actor_user: User | None = None,
+                actor_api_key: ApiKey | None = None) -> Voucher:
+    """Mark a voucher used, once. A second use, at any counter, is refused (code "conflict")."""
+    voucher = voucher_find(shop=shop, code=code)
+    now = timezone.now()
+    used = Voucher.objects.filter(
+        pk=voucher.pk, status=VoucherStatus.OPEN, expires_at__gt=now
+    ).update(status=VoucherStatus.USED, used_at=now, used_by=actor_user,
+             used_by_api_key=actor_api_key)
+    voucher.refresh_from_db()
+    if used != 1:
+        raise field_error("code", _not_open_reason(voucher, now), code="conflict")
+    return voucher
+
+
+def reward_redeem_at_counter(*, shop: Shop, membership_id: int, reward_id: int, by: User,
+                             idempotency_key: str | None = None) -> Voucher:
+    """Staff pick a reward for the member in front of them: points off and voucher used at once."""
+    with transaction.atomic():
+        voucher = voucher_claim(shop=shop, membership_id=membership_id, reward_id=reward_id,
+                                actor_user=by, idempotency_key=idempotency_key)
+        return voucher_use(shop=shop, code=voucher.code, actor_user=by)
+
+
+def _voucher_close(*, voucher_id: int, shop: Shop, status: str, give_back: bool,
+                   actor_user: User | None, now: dt.datetime) -> Voucher | None:
+    """Close an open voucher (cancelled or expired) and, if asked, return its points and stock.
+    Returns None when it was not open any more (someone else closed or used it)."""
+    with transaction.atomic():
+        voucher = Voucher.objects.filter(pk=voucher_id, shop=shop).first()
+        if voucher is None:
+            return None
+        loyalty_services.membership_lock(shop=shop, membership_id=voucher.membership_id)
+        closed = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.OPEN).update(
+            status=status, closed_at=now)
+        if closed != 1:
+            return None
+        entry = None
+        if give_back:
+            entry = loyalty_services.points_credit(
+                shop=shop, membership_id=voucher.membership_id, points=voucher.points_spent,
+                kind=EntryKind.REVERSAL, reverses=voucher.redemption_entry,
+                reference=f"rewards.voucher:{voucher.pk}", actor_user=actor_user,
+                idempotency_key=f"voucher-return:{voucher.pk}",
+            )
+            Reward.objects.filter(pk=voucher.reward_id, stock_total__isnull=False,
+                                  stock_claimed__gt=0).update(stock_claimed=F("stock_claimed") - 1)
+        if entry is not None:
+            Voucher.objects.filter(pk=voucher.pk).update(return_entry=entry)
+        voucher.refresh_from_db()
+        return voucher
+
+
+def voucher_cancel(*, shop: Shop, voucher_id: int, by: User,
+                   membership_id: int | None = None) -> Voucher:
+    """Cancel an unused voucher; its points come back. A member may cancel only their own
+    (pass ``membership_id``); the owner any of the shop's."""
+    now = timezone.now()
+    vouchers = Voucher.objects.filter(shop=shop, pk=voucher_id)
+    if membership_id is not None:
+        vouchers = vouchers.filter(membership_id=membership_id)
+    voucher = vouchers.first()
+    if voucher is None:
+        raise field_error("voucher", _("No such voucher."), code="not_found")
+    closed = _voucher_close(voucher_id=voucher.pk, shop=shop, status=VoucherStatus.CANCELLED,
+                            give_back=True, actor_user=by, now=now)
+    if closed is None:
+        voucher.refresh_from_db()
+        raise field_error("voucher", _not_open_reason(voucher, now), code="conflict")
+    return closed
+
+
+def vouchers_expire(*, now: dt.datetime | None = None) -> int:
+    """Close open vouchers past their date; return their points where the shop says so.
+    Each voucher in its own transaction; safe to run any number of times."""
+    now = now or timezone.now()
+    expired = 0
+    due = Voucher.objects.filter(status=VoucherStatus.OPEN, expires_at__lte=now).select_related(
+        "shop").order_by("pk")
+    for voucher in due.iterator(chunk_size=500):
+        give_back = reward_settings_for(shop=voucher.shop).expired_vouchers_return_points
+        if _voucher_close(voucher_id=voucher.pk, shop=voucher.shop, status=VoucherStatus.EXPIRED,
+                          give_back=give_back, actor_user=None, now=now) is not None:
+            expired += 1
+    return expired
+
+
+# --- Pay with points ---------------------------------------------------------------------------
+
+
+def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None = None,
+               api_key: ApiKey | None = None, reference: str = "") -> tuple[LedgerEntry,
+                                                                           Decimal]:
+    """Take ``points`` off the current purchase as money at the shop's point value: a partial
+    redemption. Returns the entry and the money it is worth."""
+    settings_row = reward_settings_for(shop=shop)
+    if not settings_row.pay_with_points:
+        raise field_error("points", _("This shop does not take points as payment."),
+                          code="not_allowed")
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise field_error("points", _("Enter a whole number of points above zero."))
+    if settings_row.pay_with_points_cap is not None and points > settings_row.pay_with_points_cap:
+        raise field_error("points", _("At most %(cap)s points per purchase.") % {
+            "cap": settings_row.pay_with_points_cap})
+    rules = loyalty_services.program_rules_current(shop=shop)
+    money = points_as_money(rules=rules, points=points)
+    entry = loyalty_services.points_spend(
+        shop=shop, membership_id=membership_id, points=points, kind=EntryKind.REDEMPTION,
+        reference=(reference or "")[:64],
+        note=_("Paid with points: %(money)s %(currency)s") % {"money": money,
+                                                              "currency": shop.currency},
+        actor_user=by, actor_api_key=api_key,
+    )
+    return entry, money

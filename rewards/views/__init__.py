@@ -1,0 +1,1 @@
+"""Views of the rewards app, by audience: dashboard (catalogue), counter, portal."""

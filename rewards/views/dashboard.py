@@ -1,0 +1,114 @@
+"""The owner's catalogue: rewards, their order and activity, and the shop's reward settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from loyalty.access import owner_required
+from loyalty.forms import add_errors
+
+from .. import selectors, services
+from ..forms import RewardForm, RewardSettingsForm
+from ..models import Reward
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def catalogue(request):
+    settings_row = services.reward_settings_for(shop=request.shop)
+    settings_form = RewardSettingsForm(request.POST or None, instance=settings_row)
+    if request.method == "POST" and settings_form.is_valid():
+        try:
+            services.reward_settings_update(shop=request.shop, **settings_form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(settings_form, exc)
+        else:
+            messages.success(request, _("Reward settings saved."))
+            return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+    return render(request, "rewards/dashboard/catalogue.html", {
+        "rewards": selectors.rewards_for_catalogue(shop=request.shop),
+        "settings_form": settings_form,
+    }, status=400 if settings_form.is_bound and settings_form.errors else 200)
+
+
+def _reward_form_page(request, reward: Reward | None):
+    form = RewardForm(request.POST or None, request.FILES or None, instance=reward)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in form.fields}
+        if reward is not None:
+            values = {name: values[name] for name in form.changed_data}
+        if not values.get("image"):
+            values.pop("image", None)
+        try:
+            if reward is None:
+                saved = services.reward_create(shop=request.shop, **values)
+            else:
+                saved = services.reward_update(shop=request.shop, reward_id=reward.pk, **values)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
+            return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+    return render(request, "rewards/dashboard/reward_form.html", {
+        "form": form, "reward": reward,
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def reward_create(request):
+    return _reward_form_page(request, None)
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def reward_edit(request, reward_id: int):
+    reward = Reward.objects.for_shop(request.shop).filter(pk=reward_id).first()
+    if reward is None:
+        raise Http404("No such reward")
+    return _reward_form_page(request, reward)
+
+
+@owner_required
+@require_POST
+def reward_move(request, reward_id: int):
+    try:
+        services.reward_move(shop=request.shop, reward_id=reward_id,
+                             up=request.POST.get("direction") == "up")
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "not_found":
+            raise Http404("No such reward") from None
+        raise
+    return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+
+
+@owner_required
+@require_POST
+def reward_toggle(request, reward_id: int):
+    reward = Reward.objects.for_shop(request.shop).filter(pk=reward_id).first()
+    if reward is None:
+        raise Http404("No such reward")
+    services.reward_update(shop=request.shop, reward_id=reward.pk, active=not reward.active)
+    return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+
+
+@owner_required
+@require_POST
+def voucher_cancel(request, voucher_id: int):
+    voucher = selectors.vouchers_for_shop(shop=request.shop).filter(pk=voucher_id).first()
+    if voucher is None:
+        raise Http404("No such voucher")
+    try:
+        services.voucher_cancel(shop=request.shop, voucher_id=voucher.pk, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Voucher cancelled: %(points)s points returned.") % {
+            "points": voucher.points_spent})
+    return redirect("dashboard:member", shop_slug=request.shop.slug,
+                    card_number=voucher.membership.card_number)
