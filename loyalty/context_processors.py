@@ -20,6 +20,7 @@ def front_doors(request):
         "dashboard_links": settings.TROUW_DASHBOARD_LINKS,
         "portal_links": settings.TROUW_PORTAL_LINKS,
         "counter_member_panels": settings.TROUW_COUNTER_MEMBER_PANELS,
+        "dashboard_member_panels": settings.TROUW_DASHBOARD_MEMBER_PANELS,
     }
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

@@ -306,6 +306,7 @@ TROUW_PURCHASE_EFFECTS: list[str] = []
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
+TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 
 LOGGING = {

@@ -15,6 +15,8 @@ urlpatterns = [
          name="rewards_move"),
     path("dashboard/<slug:shop_slug>/rewards/<int:reward_id>/toggle/", dashboard.reward_toggle,
          name="rewards_toggle"),
+    path("dashboard/<slug:shop_slug>/members/<str:card_number>/vouchers/",
+         dashboard.member_vouchers, name="rewards_member_vouchers"),
     path("dashboard/<slug:shop_slug>/vouchers/<int:voucher_id>/cancel/",
          dashboard.voucher_cancel, name="rewards_voucher_cancel"),
     path("counter/<slug:shop_slug>/vouchers/", counter.voucher_lookup, name="counter_voucher"),

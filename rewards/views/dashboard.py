@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from loyalty import selectors as loyalty_selectors
 from loyalty.access import owner_required
 from loyalty.forms import add_errors
 
@@ -112,3 +113,15 @@ def voucher_cancel(request, voucher_id: int):
             "points": voucher.points_spent})
     return redirect("dashboard:member", shop_slug=request.shop.slug,
                     card_number=voucher.membership.card_number)
+
+
+@owner_required
+def member_vouchers(request, card_number: str):
+    """The vouchers part of the dashboard's member page (loaded into it by htmx)."""
+    membership = loyalty_selectors.membership_by_card(shop=request.shop, card_number=card_number)
+    if membership is None:
+        raise Http404("No such member")
+    return render(request, "rewards/dashboard/member_vouchers.html", {
+        "member": membership,
+        "vouchers": selectors.vouchers_for_member(membership=membership)[:50],
+    })
