@@ -11,6 +11,7 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -90,6 +91,7 @@ class ShopApiView(APIView):
         super().initial(request, *args, **kwargs)
         self.api_key = request.auth
         self.shop = request.auth.shop
+        timezone.activate(self.shop.time_zone)
 
 
 # --- Errors ------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def reward_settings_update(*, shop: Shop, expired_vouchers_return_points: bool,
 
 
 def _image_check(image) -> None:
-    if not image or not hasattr(image, "size") or getattr(image, "_committed", True):
+    if not image or not hasattr(image, "size") or getattr(image, "_committed", False):
         return  # unchanged
     if image.size > IMAGE_MAX_BYTES:
         raise field_error("image", _("The image may be 2 MB at most."))
@@ -106,6 +106,8 @@ def _reward_check(reward: Reward) -> None:
         errors["value_percent"] = [_("Enter a percentage from 1 to 100.")]
     if reward.kind == RewardKind.FREE_PRODUCT and not (reward.product_name or "").strip():
         errors["product_name"] = [_("Name the free product.")]
+    if not 1 <= (reward.voucher_valid_days or 0) <= 3650:
+        errors["voucher_valid_days"] = [_("Enter 1 to 3650 days.")]
     if reward.points_cost is not None and reward.points_cost <= 0:
         errors["points_cost"] = [_("The cost must be at least 1 point.")]
     if reward.available_from and reward.available_until and (

@@ -79,7 +79,8 @@ def member_redeem(request, card_number: str):
     try:
         voucher = services.reward_redeem_at_counter(
             shop=request.shop, membership_id=membership.pk,
-            reward_id=int(request.POST.get("reward", "0") or 0), by=request.user)
+            reward_id=int(request.POST.get("reward", "")) if request.POST.get(
+                "reward", "").isdigit() else 0, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

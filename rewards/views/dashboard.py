@@ -43,7 +43,9 @@ def _reward_form_page(request, reward: Reward | None):
         values = {name: form.cleaned_data[name] for name in form.fields}
         if reward is not None:
             values = {name: values[name] for name in form.changed_data}
-        if not values.get("image"):
+        if values.get("image") is False:
+            values["image"] = ""  # "Clear" ticked
+        elif not values.get("image"):
             values.pop("image", None)
         try:
             if reward is None:

@@ -1,0 +1,503 @@
+"""Rewards at the counter (rewards/views/counter.py): looking a voucher up by its code and using
+it once, the rewards part of the member panel, redeeming a reward for the member in one step,
+and taking points off a purchase as money."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+from django.utils.http import urlencode
+from pytest_django.asserts import assertRedirects
+
+from loyalty.models import EntryKind, LedgerEntry
+from loyalty.services import purchase_record
+from rewards import services
+from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def lookup_url(shop) -> str:
+    return f"/counter/{shop.slug}/vouchers/"
+
+
+def use_url(shop, code) -> str:
+    return f"/counter/{shop.slug}/vouchers/{code}/use/"
+
+
+def member_url(shop, membership) -> str:
+    return f"/counter/{shop.slug}/members/{membership.card_number}/"
+
+
+def panel_url(shop, membership) -> str:
+    return f"/counter/{shop.slug}/members/{membership.card_number}/rewards/"
+
+
+def redeem_url(shop, membership) -> str:
+    return f"/counter/{shop.slug}/members/{membership.card_number}/redeem/"
+
+
+def pay_url(shop, membership) -> str:
+    return f"/counter/{shop.slug}/members/{membership.card_number}/pay-with-points/"
+
+
+def make_reward(shop, name, points_cost, **fields) -> Reward:
+    fields.setdefault("kind", RewardKind.PERK)
+    return services.reward_create(shop=shop, name=name, points_cost=points_cost, **fields)
+
+
+def balance(membership) -> int:
+    membership.refresh_from_db(fields=["points_balance"])
+    return membership.points_balance
+
+
+def allow_pay_with_points(shop, cap=None) -> None:
+    services.reward_settings_update(shop=shop, expired_vouchers_return_points=True,
+                                    pay_with_points=True, pay_with_points_cap=cap)
+
+
+@pytest.fixture
+def customer(shop, member):
+    purchase_record(shop=shop, amount="50.00", membership_id=member.pk)  # 500 points
+    assert balance(member) == 500
+    return member
+
+
+@pytest.fixture
+def rewards(shop):
+    return {
+        "coffee": make_reward(shop, "Free coffee", 100, kind=RewardKind.FREE_PRODUCT,
+                              product_name="Coffee"),
+        "cake": make_reward(shop, "Cake of the day", 450),
+        "dinner": make_reward(shop, "Dinner for two", 800, kind=RewardKind.GIFT_VOUCHER,
+                              value_amount="40.00"),
+        "inactive": make_reward(shop, "Old deal", 50, active=False),
+    }
+
+
+@pytest.fixture
+def voucher(shop, customer, rewards):
+    return services.voucher_claim(shop=shop, membership_id=customer.pk,
+                                  reward_id=rewards["coffee"].pk, actor_user=customer.user)
+
+
+def dashed(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+# --- Looking a voucher up ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [
+    lambda code: code,
+    lambda code: code.lower(),
+    lambda code: dashed(code).lower(),
+    lambda code: f"  {dashed(code)} ",
+])
+def test_lookup_shows_the_reward_the_member_and_use(staff_client, shop, customer, voucher,
+                                                    typed):
+    response = staff_client.get(lookup_url(shop), {"code": typed(voucher.code)})
+
+    assert response.status_code == 200
+    assert response.context["voucher"] == voucher
+    content = text(response)
+    assert "<h1>Free coffee</h1>" in content
+    assert escape(f"For {customer.name} (card {customer.card_number_display})") in content
+    assert voucher.code in content
+    assert f'action="{use_url(shop, voucher.code)}"' in content
+    assert ">Use</button>" in content
+
+
+def test_lookup_page_without_a_code_shows_the_search_box(staff_client, shop):
+    response = staff_client.get(lookup_url(shop))
+    assert response.status_code == 200
+    content = text(response)
+    assert 'id="voucher-code"' in content
+    assert 'role="alert"' not in content
+
+
+def test_lookup_of_an_unknown_code_is_a_404_that_says_so(staff_client, shop, voucher):
+    response = staff_client.get(lookup_url(shop), {"code": "ZZZZ-2222"})
+
+    assert response.status_code == 404
+    content = text(response)
+    assert "No voucher with this code at this shop." in content
+    assert 'role="alert"' in content
+    assert 'id="voucher-code"' in content  # type the next one right there
+    assert ">Use</button>" not in content
+
+
+def test_lookup_of_a_code_of_another_shop_is_404(staff_client, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop, name="Kees Zuid")
+    purchase_record(shop=other_shop, amount="20.00", membership_id=elsewhere.pk)
+    cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
+    theirs = services.voucher_claim(shop=other_shop, membership_id=elsewhere.pk,
+                                    reward_id=cheese.pk)
+
+    response = staff_client.get(lookup_url(shop), {"code": theirs.code})
+
+    assert response.status_code == 404
+    content = text(response)
+    assert "No voucher with this code at this shop." in content
+    assert "Gratis kaasplankje" not in content
+    assert "Kees Zuid" not in content
+
+
+def test_lookup_of_a_used_voucher_says_when_and_offers_no_use(staff_client, shop, voucher):
+    services.voucher_use(shop=shop, code=voucher.code)
+    response = staff_client.get(lookup_url(shop), {"code": voucher.code})
+    assert response.status_code == 200
+    content = text(response)
+    assert "Used on " in content
+    assert ">Use</button>" not in content
+
+
+def test_lookup_of_a_cancelled_voucher_says_so(staff_client, shop, voucher, customer):
+    services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=customer.user)
+    content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert "This voucher was cancelled." in content
+    assert ">Use</button>" not in content
+
+
+# --- Using it ---------------------------------------------------------------------------------
+
+
+def test_use_marks_the_voucher_used_once(staff_client, staff_user, shop, customer, voucher):
+    response = staff_client.post(use_url(shop, voucher.code))
+
+    expected = lookup_url(shop) + "?" + urlencode({"code": voucher.code})
+    assertRedirects(response, expected, fetch_redirect_response=False)
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.USED
+    assert voucher.used_at is not None
+    assert voucher.used_by_id == staff_user.pk
+    page = staff_client.get(response["Location"])
+    assert f"Voucher used: Free coffee for {customer.name}." in messages_of(page)
+    assert "Used on " in text(page)
+    assert balance(customer) == 400  # using costs nothing more: the points left at claiming
+
+
+def test_use_again_says_it_was_used_already(staff_client, shop, customer, voucher):
+    first = staff_client.post(use_url(shop, voucher.code))
+    staff_client.get(first["Location"])  # shows (and uses up) the success message
+    used_at = Voucher.objects.get(pk=voucher.pk).used_at
+
+    response = staff_client.post(use_url(shop, voucher.code))
+
+    assert response.status_code == 302
+    page = staff_client.get(response["Location"])
+    errors = [m for m in page.context["messages"] if m.level_tag == "error"]
+    assert len(errors) == 1
+    assert "used already" in str(errors[0])
+    assert not any(str(m).startswith("Voucher used:") for m in page.context["messages"])
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.USED
+    assert voucher.used_at == used_at
+    assert balance(customer) == 400
+
+
+def test_use_of_an_expired_voucher_is_refused(staff_client, shop, voucher):
+    Voucher.objects.filter(pk=voucher.pk).update(expires_at=voucher.created_at)
+
+    response = staff_client.post(use_url(shop, voucher.code))
+
+    page = staff_client.get(response["Location"])
+    assert "This voucher has expired." in messages_of(page)
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.OPEN
+    assert voucher.used_at is None
+
+
+def test_use_of_a_code_of_another_shop_changes_nothing(staff_client, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop)
+    purchase_record(shop=other_shop, amount="20.00", membership_id=elsewhere.pk)
+    cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
+    theirs = services.voucher_claim(shop=other_shop, membership_id=elsewhere.pk,
+                                    reward_id=cheese.pk)
+
+    response = staff_client.post(use_url(shop, theirs.code))
+
+    page = staff_client.get(response["Location"])
+    assert page.status_code == 404
+    assert "No voucher with this code at this shop." in messages_of(page)
+    theirs.refresh_from_db()
+    assert theirs.status == VoucherStatus.OPEN
+
+
+def test_use_needs_post(staff_client, shop, voucher):
+    assert staff_client.get(use_url(shop, voucher.code)).status_code == 405
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.OPEN
+
+
+def test_owner_may_use_a_voucher_too(owner_client, shop, voucher):
+    assert owner_client.post(use_url(shop, voucher.code)).status_code == 302
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.USED
+
+
+# --- The counter's search box -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [lambda code: code, lambda code: dashed(code).lower()])
+def test_search_with_a_voucher_code_goes_to_the_lookup(staff_client, shop, customer, voucher,
+                                                       typed):
+    query = typed(voucher.code)
+
+    response = staff_client.get(f"/counter/{shop.slug}/", {"q": query, "go": "1"})
+
+    assertRedirects(response, lookup_url(shop) + "?" + urlencode({"code": query}),
+                    fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    assert page.status_code == 200
+    assert page.context["voucher"] == voucher
+
+
+def test_search_with_a_voucher_code_while_typing_does_not_redirect(staff_client, shop, voucher):
+    response = staff_client.get(f"/counter/{shop.slug}/", {"q": voucher.code})
+    assert response.status_code == 200
+
+
+# --- The member panel's rewards -------------------------------------------------------------
+
+
+def test_member_page_loads_the_rewards_panel(staff_client, shop, customer):
+    content = text(staff_client.get(member_url(shop, customer)))
+    assert f'hx-get="{panel_url(shop, customer)}"' in content
+
+
+def test_rewards_panel_offers_affordable_rewards_to_redeem(staff_client, shop, customer, rewards):
+    response = staff_client.get(panel_url(shop, customer))
+
+    assert response.status_code == 200
+    content = text(response)
+    assert "<html" not in content  # a fragment for htmx
+    rows = {row["reward"].name: row for row in response.context["rewards"]}
+    assert set(rows) == {"Free coffee", "Cake of the day", "Dinner for two"}
+    assert rows["Free coffee"]["affordable"] and rows["Cake of the day"]["affordable"]
+    assert not rows["Dinner for two"]["affordable"]
+    assert content.count("Redeem now") == 2
+    for reward in (rewards["coffee"], rewards["cake"]):
+        assert f'name="reward" value="{reward.pk}"' in content
+    assert f'name="reward" value="{rewards["dinner"].pk}"' not in content
+    assert "300 more points needed" in content
+    assert "Old deal" not in content
+    assert f'action="{redeem_url(shop, customer)}"' in content
+    assert pay_url(shop, customer) not in content  # the shop does not take points as money
+
+
+def test_rewards_panel_lists_open_vouchers(staff_client, shop, customer, voucher):
+    content = text(staff_client.get(panel_url(shop, customer)))
+    assert "Open vouchers:" in content
+    assert f'href="{lookup_url(shop)}?code={voucher.code}"' in content
+
+
+def test_rewards_panel_shows_pay_with_points_when_the_shop_allows_it(staff_client, shop,
+                                                                     customer):
+    allow_pay_with_points(shop, cap=300)
+    content = text(staff_client.get(panel_url(shop, customer)))
+    assert f'action="{pay_url(shop, customer)}"' in content
+    assert "at most 300" in content
+
+
+def test_rewards_panel_of_a_member_of_another_shop_is_404(staff_client, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop)
+    assert staff_client.get(panel_url(shop, elsewhere)).status_code == 404
+
+
+# --- Redeeming at the counter ---------------------------------------------------------------
+
+
+def test_redeem_takes_the_points_and_uses_the_voucher_at_once(staff_client, staff_user, shop,
+                                                              customer, rewards):
+    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["cake"].pk})
+
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    assert balance(customer) == 50
+    voucher = Voucher.objects.get(membership=customer)
+    assert voucher.reward == rewards["cake"]
+    assert voucher.status == VoucherStatus.USED
+    assert voucher.points_spent == 450
+    assert voucher.claimed_by_id == staff_user.pk
+    assert voucher.used_by_id == staff_user.pk
+    entry = LedgerEntry.objects.get(membership=customer, kind=EntryKind.REDEMPTION)
+    assert entry.points == -450
+    assert entry.actor_user_id == staff_user.pk
+    page = staff_client.get(response["Location"])
+    assert "Cake of the day redeemed: 450 points taken off." in messages_of(page)
+
+
+def test_redeem_a_reward_the_member_cannot_afford_changes_nothing(staff_client, shop, customer,
+                                                                  rewards):
+    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["dinner"].pk})
+
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    assert "Not enough points: 500 can be spent, 800 asked." in messages_of(page)
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+    assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
+
+
+def test_redeem_an_inactive_reward_changes_nothing(staff_client, shop, customer, rewards):
+    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["inactive"].pk})
+    page = staff_client.get(response["Location"])
+    assert "This reward is not offered at the moment." in messages_of(page)
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+
+
+@pytest.mark.parametrize("posted", [{}, {"reward": ""}, {"reward": "999999"}])
+def test_redeem_without_a_known_reward_changes_nothing(staff_client, shop, customer, posted):
+    response = staff_client.post(redeem_url(shop, customer), posted)
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    assert "No such reward at this shop." in messages_of(page)
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+
+
+def test_redeem_with_a_forged_reward_that_is_no_number_does_not_crash(staff_user, shop,
+                                                                      customer):
+    client = Client(raise_request_exception=False)
+    client.force_login(staff_user)
+
+    response = client.post(redeem_url(shop, customer), {"reward": "coffee"})
+
+    assert response.status_code in (302, 400)
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+
+
+def test_redeem_a_reward_of_another_shop_changes_nothing(staff_client, shop, other_shop,
+                                                         customer):
+    cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
+    response = staff_client.post(redeem_url(shop, customer), {"reward": cheese.pk})
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    assert "No such reward at this shop." in messages_of(page)
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+
+
+def test_redeem_needs_post(staff_client, shop, customer, rewards):
+    assert staff_client.get(redeem_url(shop, customer)).status_code == 405
+
+
+# --- Paying with points -----------------------------------------------------------------------
+
+
+def test_pay_with_points_when_the_shop_allows_it(staff_client, staff_user, shop, customer):
+    allow_pay_with_points(shop, cap=300)
+
+    response = staff_client.post(pay_url(shop, customer), {"points": "250"})
+
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    # 100 points are worth €1 by default.
+    assert "Take 2.50 EUR off the purchase." in messages_of(page)
+    assert balance(customer) == 250
+    entry = LedgerEntry.objects.get(membership=customer, kind=EntryKind.REDEMPTION)
+    assert entry.points == -250
+    assert entry.actor_user_id == staff_user.pk
+    assert "2.50" in entry.note
+    assert not Voucher.objects.exists()
+
+
+def test_pay_with_points_over_the_cap_changes_nothing(staff_client, shop, customer):
+    allow_pay_with_points(shop, cap=300)
+
+    response = staff_client.post(pay_url(shop, customer), {"points": "301"})
+
+    page = staff_client.get(response["Location"])
+    assert "At most 300 points per purchase." in messages_of(page)
+    assert balance(customer) == 500
+    assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
+
+
+def test_pay_with_points_when_the_shop_does_not_allow_it_changes_nothing(staff_client, shop,
+                                                                         customer):
+    response = staff_client.post(pay_url(shop, customer), {"points": "100"})
+
+    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+    page = staff_client.get(response["Location"])
+    assert "This shop does not take points as payment." in messages_of(page)
+    assert balance(customer) == 500
+    assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
+
+
+def test_pay_with_more_points_than_the_member_has_changes_nothing(staff_client, shop, customer):
+    allow_pay_with_points(shop)
+
+    response = staff_client.post(pay_url(shop, customer), {"points": "501"})
+
+    page = staff_client.get(response["Location"])
+    assert "Not enough points: 500 can be spent, 501 asked." in messages_of(page)
+    assert balance(customer) == 500
+
+
+@pytest.mark.parametrize("points", ["", "0", "-5", "2.5", "many"])
+def test_pay_with_points_needs_a_whole_number_above_zero(staff_client, shop, customer, points):
+    allow_pay_with_points(shop)
+
+    response = staff_client.post(pay_url(shop, customer), {"points": points})
+
+    page = staff_client.get(response["Location"])
+    assert "Enter a whole number of points above zero." in messages_of(page)
+    assert balance(customer) == 500
+
+
+def test_pay_with_points_needs_post(staff_client, shop, customer):
+    allow_pay_with_points(shop)
+    assert staff_client.get(pay_url(shop, customer)).status_code == 405
+
+
+# --- Who gets in ------------------------------------------------------------------------------
+
+
+def all_requests(shop, membership, voucher, reward):
+    return [
+        ("get", lookup_url(shop), {"code": voucher.code}),
+        ("post", use_url(shop, voucher.code), {}),
+        ("get", panel_url(shop, membership), None),
+        ("post", redeem_url(shop, membership), {"reward": reward.pk}),
+        ("post", pay_url(shop, membership), {"points": "100"}),
+    ]
+
+
+@pytest.mark.parametrize("who", ["customer", "other_owner"])
+def test_others_get_404(who, shop, customer, voucher, rewards, other_owner):
+    allow_pay_with_points(shop)
+    client = signed_in(customer.user if who == "customer" else other_owner)
+
+    for method, url, data in all_requests(shop, customer, voucher, rewards["coffee"]):
+        response = getattr(client, method)(url, data) if data is not None else getattr(
+            client, method)(url)
+        assert response.status_code == 404, (method, url, response.status_code)
+
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.OPEN
+    assert balance(customer) == 400
+    assert Voucher.objects.count() == 1
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, shop, voucher):
+    response = client.get(lookup_url(shop), {"code": voucher.code})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
