@@ -105,7 +105,7 @@ def repeat(args, earn, cards) -> None:
           + (" (under cProfile: slower)" if profiler else ""))
     if profiler:
         stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(45)
 
 if __name__ == "__main__":
     main()

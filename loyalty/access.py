@@ -55,7 +55,7 @@ def _staff_view(roles: tuple[str, ...], audience: str):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             staff_member = (
-                StaffMember.objects.select_related("shop")
+                StaffMember.objects.select_related("shop__current_rules")
                 .filter(shop__slug=shop_slug, user=request.user, is_active=True, role__in=roles)
                 .first()
             )
@@ -83,7 +83,7 @@ def member_required(view):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         membership = (
-            Membership.objects.select_related("shop")
+            Membership.objects.select_related("shop__current_rules")
             .filter(shop__slug=shop_slug, user=request.user)
             .first()
         )

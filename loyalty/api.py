@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler
 
-from . import selectors, services
+from . import selectors, services, sql
 from .access import AUDIENCE_ATTR, Audience
 from .models import ApiKey, IdempotentRequest, Purchase, Refund
 
@@ -113,7 +113,7 @@ def error_from_validation(exc: DjangoValidationError) -> ApiError:
         code = error.code or "invalid"
     else:
         field, message, code = None, " ".join(exc.messages), exc.error_list[0].code or "invalid"
-    status_code = {"not_found": 404, "duplicate": 409, "conflict": 409,
+    status_code = {"not_found": 404, "member_not_found": 404, "duplicate": 409, "conflict": 409,
                    "not_allowed": 403}.get(code, 400)
     if field == "__all__":
         field = None
@@ -174,8 +174,14 @@ def request_fingerprint(data) -> str:
 
 def idempotent(request, *, shop, operation: str, perform):
     """Run ``perform() -> (status, body)`` once per Idempotency-Key: a replay with the same body
-    gets the stored status and body; the same key with another body gets 409. The record and
-    the work commit together, so an error leaves no record and a retry runs again."""
+    gets the stored status and body; the same key with another body gets 409.
+
+    The work and its record commit together, in one transaction without savepoints: the
+    record is written last, with the answer. A replay, or a concurrent twin, fails on a unique
+    key (the work's own, or the record's after the first commits) or on a rule the first
+    request's work changed (nothing left to refund); either way the transaction rolls back and
+    the stored answer, if there is one, is given instead. An error leaves no record, so a
+    retry runs again."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         raise ApiError(400, "idempotency_key_missing",
@@ -185,28 +191,32 @@ def idempotent(request, *, shop, operation: str, perform):
         raise ApiError(400, "invalid", _("The Idempotency-Key may be 100 characters at most."),
                        "Idempotency-Key")
     fingerprint = request_fingerprint(request.data)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotentRequest.objects.create(
-                    shop=shop, key=key, operation=operation, request_hash=fingerprint,
-                    status_code=0, response={},
-                )
-        except IntegrityError:
-            record = None
-        if record is not None:
+    try:
+        with transaction.atomic():
             status_code, body = perform(key)
-            IdempotentRequest.objects.filter(pk=record.pk).update(status_code=status_code,
-                                                                  response=body)
-            return Response(body, status=status_code)
-    existing = IdempotentRequest.objects.get(shop=shop, key=key, operation=operation)
+            sql.insert(IdempotentRequest(
+                shop=shop, key=key, operation=operation, request_hash=fingerprint,
+                status_code=status_code, response=body,
+            ))
+        return Response(body, status=status_code)
+    except Exception as exc:
+        existing = IdempotentRequest.objects.filter(shop=shop, key=key,
+                                                    operation=operation).first()
+        if existing is None:
+            if isinstance(exc, IntegrityError | services.DuplicateRequest):
+                raise _key_reused() from None
+            raise
     if existing.request_hash != fingerprint:
-        raise ApiError(409, "idempotency_key_reused",
-                       _("This Idempotency-Key was used for a different request."),
-                       "Idempotency-Key")
+        raise _key_reused()
     response = Response(existing.response, status=existing.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _key_reused() -> ApiError:
+    return ApiError(409, "idempotency_key_reused",
+                    _("This Idempotency-Key was used for a different request."),
+                    "Idempotency-Key")
 
 
 # --- Purchases ---------------------------------------------------------------------------------
@@ -244,24 +254,20 @@ class PurchaseOutput(serializers.Serializer):
 
 
 def purchase_body(purchase: Purchase) -> dict:
+    """PurchaseOutput's fields, built directly: this answers every earn, the API's hot path."""
     membership = purchase.membership
-    return PurchaseOutput({
+    return {
         "id": purchase.pk, "member": membership.card_number if membership else None,
         "amount": str(purchase.amount), "currency": purchase.currency,
         "reference": purchase.reference, "points_earned": purchase.points_earned,
-        "points_available_at": purchase.points_available_at,
+        "points_available_at": _datetime_out(purchase.points_available_at),
         "balance": membership.points_balance if membership else None,
-        "rules_version": purchase.rules.version, "created_at": purchase.created_at,
-    }).data
+        "rules_version": purchase.rules.version,
+        "created_at": _datetime_out(purchase.created_at),
+    }
 
 
-def _membership_id_for_card(shop, card_number) -> int | None:
-    if card_number in (None, ""):
-        return None
-    membership = selectors.membership_by_card(shop=shop, card_number=str(card_number))
-    if membership is None:
-        raise ApiError(404, "member_not_found", _("No member with this card number."), "member")
-    return membership.pk
+_datetime_out = serializers.DateTimeField().to_representation  # ISO 8601, in the shop's zone
 
 
 class PurchasesView(ShopApiView):
@@ -277,17 +283,12 @@ class PurchasesView(ShopApiView):
         values = data.validated_data
 
         def perform(key):
-            try:
-                purchase = services.purchase_record(
-                    shop=self.shop, amount=values["amount"], currency=values.get("currency"),
-                    membership_id=_membership_id_for_card(self.shop, values["member"]),
-                    reference=values["reference"], items=values["items"],
-                    api_key=self.api_key, idempotency_key=f"api:{key}",
-                )
-            except services.DuplicateRequest:
-                raise ApiError(409, "idempotency_key_reused",
-                               _("This Idempotency-Key was used for a different request."),
-                               "Idempotency-Key") from None
+            purchase = services.purchase_record(
+                shop=self.shop, amount=values["amount"], currency=values.get("currency"),
+                card_number=values["member"] or None, reference=values["reference"],
+                items=values["items"], api_key=self.api_key, idempotency_key=f"api:{key}",
+                in_transaction=True,
+            )
             return status.HTTP_201_CREATED, purchase_body(purchase)
 
         return idempotent(request, shop=self.shop, operation="purchase", perform=perform)

@@ -123,6 +123,12 @@ class Shop(models.Model):
     website = models.URLField(_("website"), blank=True)
     logo = models.ImageField(_("logo"), upload_to="shops/logos/", blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The latest ProgramRules version, kept by the services that add one, so that whoever
+    # loads the shop (an API key, a staff role) gets the rules in force in the same query.
+    current_rules = models.ForeignKey(
+        "loyalty.ProgramRules", verbose_name=_("rules in force"), null=True, blank=True,
+        editable=False, on_delete=models.SET_NULL, related_name="+",
+    )
 
     objects = ShopQuerySet.as_manager()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 from django.db.models import Min, Q, QuerySet, Sum
 from django.utils import timezone
 
+from . import sql
 from .models import (
     ApiKey,
     InvitationStatus,
@@ -98,8 +100,7 @@ def membership_points_summary(*, membership: Membership, now=None) -> dict:
 
 def program_rules_in_force(*, shop: Shop) -> ProgramRules:
     """The latest version, or the defaults (unsaved) for a shop that never saved rules."""
-    rules = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
-    return rules or ProgramRules(shop=shop, version=0)
+    return shop.current_rules or ProgramRules(shop=shop, version=0)
 
 
 def membership_history(*, membership: Membership) -> QuerySet[LedgerEntry]:
@@ -152,9 +153,26 @@ def api_key_hash(raw_key: str) -> str:
 
 
 def api_key_for_raw_key(raw_key: str) -> ApiKey | None:
+    """The live key, with its shop and the shop's rules in force: one query on every API call,
+    in plain SQL (``loyalty.sql``) because it is on the earn's hot path."""
+    key, shop, rules = (sql.columns(ApiKey, "k"), sql.columns(Shop, "s"),
+                        sql.columns(ProgramRules, "r"))
+    row = sql.fetch_one(_api_key_sql(key, shop, rules), [api_key_hash(raw_key)])
+    if row is None:
+        return None
+    api_key = key.load(row)
+    api_key.shop = shop.load(row, len(key))
+    api_key.shop.current_rules = rules.load(row, len(key) + len(shop))
+    return api_key
+
+
+@functools.cache
+def _api_key_sql(key, shop, rules) -> str:
     return (
-        ApiKey.objects.select_related("shop")
-        .filter(key_hash=api_key_hash(raw_key), revoked_at__isnull=True).first()
+        f"SELECT {key.sql}, {shop.sql}, {rules.sql} FROM {sql.table(ApiKey)} k"  # noqa: S608
+        f" JOIN {sql.table(Shop)} s ON s.id = k.shop_id"
+        f" LEFT JOIN {sql.table(ProgramRules)} r ON r.id = s.current_rules_id"
+        f" WHERE k.key_hash = %s AND k.revoked_at IS NULL"
     )
 
 

@@ -8,6 +8,7 @@ changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from . import sql
 from .models import (
     ApiKey,
     ApiKeyScope,
@@ -41,7 +43,7 @@ from .models import (
     User,
 )
 from .points import points_for_amount
-from .selectors import UNDO_WINDOW, api_key_hash
+from .selectors import UNDO_WINDOW, api_key_hash, digits_only
 
 INVITATION_SALT = "trouw.staff-invitation"
 # Words of our own URLs that a shop's web address may not take.
@@ -289,15 +291,22 @@ def money_parse(value, *, field: str = "amount", allow_zero: bool = False) -> De
 
 
 def program_rules_current(*, shop: Shop) -> ProgramRules:
-    """The shop's rules in force; a shop without any gets version 1 with the defaults."""
-    rules = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
-    if rules is not None:
-        return rules
-    try:
-        with transaction.atomic():
-            return ProgramRules.objects.create(shop=shop, version=1)
-    except IntegrityError:  # created by a concurrent request
-        return ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+    """The shop's rules in force; a shop without any gets version 1 with the defaults.
+
+    Read from ``shop.current_rules``: loaded with the shop (an API key or a staff role selects
+    it in the same query), so the hot path does not ask for it again."""
+    if shop.current_rules_id is not None:
+        return shop.current_rules
+    with transaction.atomic():
+        # Lock the shop so that two first purchases cannot both create version 1.
+        locked = (Shop.objects.select_for_update(of=("self",)).select_related("current_rules")
+                  .get(pk=shop.pk))
+        rules = locked.current_rules
+        if rules is None:
+            rules = ProgramRules.objects.create(shop=shop, version=1)
+            Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+    shop.current_rules = rules
+    return rules
 
 
 def _steps_clean(steps) -> list[dict]:
@@ -336,6 +345,7 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
     if unknown:
         raise ValidationError(_("Unknown rule settings: %(fields)s") % {
             "fields": ", ".join(sorted(unknown))})
+    shop.refresh_from_db(fields=["current_rules"])  # compare with what is in force now
     current = program_rules_current(shop=shop)
     values = {name: getattr(current, name) for name in allowed}
     values.update(fields)
@@ -364,23 +374,38 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
         # Lock the shop row so two editors cannot both create version n+1.
         Shop.objects.select_for_update().filter(pk=shop.pk).first()
         latest = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
-        return ProgramRules.objects.create(
+        rules = ProgramRules.objects.create(
             shop=shop, version=(latest.version + 1) if latest else 1, created_by=by, **values
         )
+        Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+    shop.current_rules = rules
+    return rules
 
 
-def membership_lock(*, shop: Shop, membership_id: int) -> Membership:
-    """Lock a member's row for the rest of the transaction. Every change of points starts here,
-    so other apps that check something about a member before spending (a per-member limit)
-    lock first too, and the check holds until they commit."""
-    membership = (
-        Membership.objects.select_for_update(of=("self",))
-        .filter(shop=shop, pk=membership_id)
-        .first()
-    )
+def membership_lock(*, shop: Shop, membership_id: int | None = None,
+                    card_number: str | None = None) -> Membership:
+    """Lock a member's row (found by id or card number) for the rest of the transaction. Every
+    change of points starts here, so other apps that check something about a member before
+    spending (a per-member limit) lock first too, and the check holds until they commit."""
+    by, value = ("id", membership_id) if membership_id is not None else (
+        "card_number", digits_only(card_number or ""))
+    row = sql.fetch_one(_membership_lock_sql(by), [shop.pk, value])
+    membership = sql.columns(Membership, "m").load(row) if row else None
     if membership is None:
+        if membership_id is None:
+            raise field_error("member", _("No member with this card number."),
+                              code="member_not_found")
         raise ValidationError(_("No such member at this shop."), code="not_found")
+    membership.shop = shop
     return membership
+
+
+@functools.cache
+def _membership_lock_sql(by: str) -> str:
+    # Plain SQL: every earn runs it (loyalty.sql). Both lookups are unique, so no ORDER BY.
+    # Identifiers come from the model, values are parameters (hence the noqa).
+    return (f"SELECT {sql.columns(Membership, 'm').sql} FROM {sql.table(Membership)} m"  # noqa: S608
+            f" WHERE m.shop_id = %s AND m.{sql.column(Membership, by)} = %s{sql.for_update()}")
 
 
 def _lots_take(*, membership: Membership, points: int, now: dt.datetime,
@@ -410,17 +435,25 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
                  available_at: dt.datetime | None = None, **links) -> LedgerEntry:
     """Append an entry, add its lot (for points in) and move the cached balance. Points out
     must already have been taken from lots by the caller."""
-    entry = LedgerEntry.objects.create(
+    # Plain SQL inserts and update (loyalty.sql): every earn runs them.
+    entry = sql.insert(LedgerEntry(
         shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
-    )
+    ))
     if points > 0:
-        PointLot.objects.create(membership=membership, entry=entry, points=points,
-                                remaining=points, available_at=available_at or now)
-    Membership.objects.filter(pk=membership.pk).update(
-        points_balance=models.F("points_balance") + points
-    )
-    membership.points_balance += points
+        sql.insert(PointLot(membership=membership, entry=entry, points=points,
+                            remaining=points, available_at=available_at or now))
+    row = sql.fetch_one(_balance_move_sql(), [points, membership.pk])
+    membership.points_balance = row[0] if row else membership.points_balance + points
     return entry
+
+
+@functools.cache
+def _balance_move_sql() -> str:
+    balance = sql.column(Membership, "points_balance")
+    returning = (f" RETURNING {balance}"
+                 if transaction.get_connection().features.can_return_columns_from_insert else "")
+    return (f"UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"  # noqa: S608
+            f" WHERE {sql.column(Membership, 'id')} = %s{returning}")
 
 
 def membership_spendable_points(*, membership: Membership, now: dt.datetime | None = None) -> int:
@@ -462,16 +495,22 @@ def purchase_record(
     amount,
     currency: str | None = None,
     membership_id: int | None = None,
+    card_number: str | None = None,
     reference: str = "",
     items=(),
     recorded_by: User | None = None,
     api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
+    in_transaction: bool = False,
 ) -> Purchase:
-    """Record a purchase and credit its points to the member's card (if any).
+    """Record a purchase and credit its points to the member's card (by id or card number; with
+    neither, a sale without a card).
 
     Raises ValidationError for bad input (nothing written) and DuplicateRequest when the
-    idempotency key was used before for this shop."""
+    idempotency key was used before for this shop. With ``in_transaction=True`` the caller
+    runs this inside its own transaction and handles a duplicate itself: no savepoint is
+    made, and a duplicate key surfaces as the IntegrityError that breaks that transaction
+    (the API's ``idempotent()`` rolls back and replays the stored answer)."""
     amount = money_parse(amount)
     currency = (currency or shop.currency).upper()
     if currency != shop.currency:
@@ -486,22 +525,24 @@ def purchase_record(
     item_rows = _items_clean(items)
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not in_transaction):
             membership = None
-            if membership_id is not None:
-                membership = membership_lock(shop=shop, membership_id=membership_id)
+            if membership_id is not None or card_number not in (None, ""):
+                membership = membership_lock(shop=shop, membership_id=membership_id,
+                                             card_number=card_number)
             rules = program_rules_current(shop=shop)
             points = points_for_amount(rules=rules, amount=amount) if membership else 0
             available_at = now + dt.timedelta(days=rules.pending_days)
-            purchase = Purchase.objects.create(
+            purchase = sql.insert(Purchase(
                 shop=shop, membership=membership, amount=amount, currency=currency,
                 reference=reference, rules=rules, points_earned=points,
                 points_available_at=available_at, recorded_by=recorded_by, api_key=api_key,
                 idempotency_key=idempotency_key,
-            )
-            for row in item_rows:
-                row.purchase = purchase
-            PurchaseItem.objects.bulk_create(item_rows)
+            ))
+            if item_rows:
+                for row in item_rows:
+                    row.purchase = purchase
+                PurchaseItem.objects.bulk_create(item_rows)
             if membership is not None and points > 0:
                 _entry_write(
                     membership=membership, points=points, kind=EntryKind.EARN, now=now,
@@ -512,7 +553,7 @@ def purchase_record(
             for effect in purchase_effects():
                 effect(purchase=purchase)
     except IntegrityError:
-        if idempotency_key is None:
+        if idempotency_key is None or in_transaction:
             raise
         existing = Purchase.objects.filter(shop=shop, idempotency_key=idempotency_key).first()
         if existing is None:

@@ -94,7 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "loyalty.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -127,6 +127,14 @@ if DATABASE_URL:
             "DATABASE_URL must be a postgres:// or sqlite:// URL, got " + DATABASE_URL.split(":")[0]
         )
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", True
+    ):
+        # Parameters travel apart from the SQL, so psycopg prepares a statement the connection
+        # runs often (the earn's) and PostgreSQL plans it once (docs/benchmarks.md). Switch it
+        # off behind PgBouncer older than 1.21 in transaction mode.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -518,6 +518,21 @@ class TestRefunds:
         member.refresh_from_db()
         assert member.points_balance == 172
 
+    def test_a_replay_of_a_full_refund_answers_the_same_though_nothing_is_left(
+        self, api, member, purchase
+    ):
+        first = api.post(refunds_url(purchase.pk), {"amount": "27.50"}, key="r-all")
+        after_first = counts()
+
+        second = api.post(refunds_url(purchase.pk), {"amount": "27.50"}, key="r-all")
+
+        assert first.status_code == second.status_code == 201
+        assert second.json() == first.json()
+        assert second["Idempotent-Replayed"] == "true"
+        assert counts() == after_first
+        other = api.post(refunds_url(purchase.pk), {"amount": "27.50"}, key="r-new")
+        assert_error(other, 400, "invalid", "amount")  # a new key: nothing left to refund
+
     def test_the_same_key_with_another_amount_is_409(self, api, purchase):
         api.post(refunds_url(purchase.pk), {"amount": "10.00"}, key="r-reused")
 

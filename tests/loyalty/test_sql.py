@@ -1,0 +1,180 @@
+"""loyalty.sql: the earn's hand-written statements read and write exactly what the ORM does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from loyalty import sql
+from loyalty.models import (
+    ApiKey,
+    IdempotentRequest,
+    Membership,
+    ProgramRules,
+    Purchase,
+    Shop,
+)
+from loyalty.selectors import api_key_for_raw_key
+from loyalty.services import (
+    api_key_create,
+    api_key_revoke,
+    program_rules_current,
+    program_rules_update,
+)
+from tests.factories import MembershipFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def fields_of(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def load_one(model, pk):
+    columns = sql.columns(model, "t")
+    row = sql.fetch_one(f"SELECT {columns.sql} FROM {sql.table(model)} t WHERE t.id = %s", [pk])
+    return columns.load(row)
+
+
+class TestLoad:
+    def test_a_membership_loads_as_the_orm_loads_it(self, shop):
+        member = MembershipFactory(shop=shop, birthday=dt.date(1990, 2, 28),
+                                   marketing_consent=True, marketing_consent_at=timezone.now())
+
+        loaded = load_one(Membership, member.pk)
+
+        assert isinstance(loaded, Membership)
+        assert fields_of(loaded) == fields_of(Membership.objects.get(pk=member.pk))
+        assert loaded._state.adding is False and loaded._state.db == "default"
+        assert isinstance(loaded.birthday, dt.date)
+        assert timezone.is_aware(loaded.joined_at)
+
+    def test_rules_load_with_json_steps_and_money(self, shop, owner):
+        rules = program_rules_update(
+            shop=shop, by=owner, steps=[{"min_amount": "20.00", "points": 1000}],
+            minimum_amount=Decimal("2.50"), cap_per_purchase=5000,
+        )
+
+        loaded = load_one(ProgramRules, rules.pk)
+
+        assert fields_of(loaded) == fields_of(ProgramRules.objects.get(pk=rules.pk))
+        assert loaded.steps == [{"min_amount": "20.00", "points": 1000}]
+        assert loaded.minimum_amount == Decimal("2.50")
+
+    def test_a_missing_outer_join_row_loads_as_none(self):
+        columns = sql.columns(ProgramRules, "r")
+        assert columns.load([None] * len(columns)) is None
+
+
+class TestApiKeyLookup:
+    def test_one_query_brings_the_key_its_shop_and_the_rules_in_force(self, shop, owner):
+        rules = program_rules_update(shop=shop, by=owner, points_per_unit=7)
+        api_key, raw = api_key_create(shop=shop, name="till-1")
+
+        with CaptureQueriesContext(connection) as captured:
+            found = api_key_for_raw_key(raw)
+            assert found.shop.current_rules.points_per_unit == 7  # no further query
+            assert found.shop.name == shop.name
+
+        assert len(captured) == 1
+        assert fields_of(found) == fields_of(ApiKey.objects.get(pk=api_key.pk))
+        assert fields_of(found.shop) == fields_of(Shop.objects.get(pk=shop.pk))
+        assert found.shop.current_rules.pk == rules.pk
+
+    def test_a_shop_without_rules_has_none_in_force(self, shop):
+        _api_key, raw = api_key_create(shop=shop, name="till-1")
+
+        assert api_key_for_raw_key(raw).shop.current_rules is None
+
+    def test_a_revoked_or_unknown_key_finds_nothing(self, shop):
+        api_key, raw = api_key_create(shop=shop, name="till-1")
+        api_key_revoke(shop=shop, api_key_id=api_key.pk)
+
+        assert api_key_for_raw_key(raw) is None
+        assert api_key_for_raw_key("not-a-key") is None
+
+
+class TestInsert:
+    def test_an_insert_stores_what_save_would(self, shop):
+        member = MembershipFactory(shop=shop)
+        before = timezone.now()
+
+        purchase = sql.insert(Purchase(
+            shop=shop, membership=member, amount=Decimal("27.50"), currency="EUR",
+            rules=program_rules_current(shop=shop), reference="R-1", points_earned=270,
+            points_available_at=before,
+            idempotency_key="k-1",
+        ))
+
+        assert purchase.pk is not None and purchase._state.adding is False
+        assert purchase.created_at >= before  # auto_now_add, as save() would set it
+        stored = Purchase.objects.get(pk=purchase.pk)
+        assert fields_of(stored) == fields_of(purchase)
+        assert stored.amount == Decimal("27.50") and stored.refunded_amount == Decimal("0")
+
+    def test_json_round_trips(self, shop):
+        body = {"id": 1, "balance": 270, "nested": {"ok": True}, "text": "Brød — €"}
+
+        record = sql.insert(IdempotentRequest(shop=shop, key="k", operation="purchase",
+                                              request_hash="0" * 64, status_code=201,
+                                              response=body))
+
+        assert IdempotentRequest.objects.get(pk=record.pk).response == body
+
+    def test_a_constraint_is_an_integrity_error_and_the_transaction_keeps_nothing(self, shop):
+        values = dict(shop=shop, key="k", operation="purchase", request_hash="0" * 64,
+                      status_code=201, response={})
+        sql.insert(IdempotentRequest(**values))
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            sql.insert(IdempotentRequest(**dict(values, key="other")))
+            sql.insert(IdempotentRequest(**values))
+
+        assert IdempotentRequest.objects.count() == 1
+
+
+class TestCursor:
+    def test_statements_are_logged_while_queries_are_captured(self, shop):
+        sql.fetch_one("SELECT 1")  # the cursor is made (without logging) and kept
+
+        with CaptureQueriesContext(connection) as captured:
+            sql.fetch_one("SELECT 2")
+            sql.insert(ShopFactory.build(slug="logged-shop", currency="EUR"))
+
+        assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT", "INSERT"]
+        assert sql.fetch_one("SELECT 3") == (3,)
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_new_connection_gets_a_new_cursor(self):
+        assert sql.fetch_one("SELECT 1") == (1,)
+        connection.close()
+
+        assert sql.fetch_one("SELECT 2") == (2,)
+
+
+class TestTransactions:
+    def _record(self, shop):
+        return IdempotentRequest(shop=shop, key="k", operation="p", request_hash="0",
+                                 status_code=201, response={})
+
+    def test_work_goes_on_after_a_savepoint_rolled_back(self, shop):
+        with transaction.atomic():
+            sql.insert(self._record(shop))
+            with pytest.raises(IntegrityError), transaction.atomic():
+                sql.insert(self._record(shop))
+            assert sql.fetch_one("SELECT 1") == (1,)
+        assert IdempotentRequest.objects.count() == 1
+
+    def test_a_broken_transaction_refuses_further_statements(self, shop):
+        with pytest.raises(TransactionManagementError), transaction.atomic():
+            sql.insert(self._record(shop))
+            with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+                sql.insert(self._record(shop))
+            sql.fetch_one("SELECT 1")
+        assert IdempotentRequest.objects.count() == 0
