@@ -13,6 +13,7 @@ portal_patterns = [
 
 urlpatterns = [
     path("s/<slug:shop_slug>/", public.shop_page, name="shop_page"),
+    path("s/<slug:shop_slug>/joined/", public.joined, name="shop_joined"),
     path("portal/", include((portal_patterns, "portal"))),
     path("counter/<slug:shop_slug>/enrol/", counter.enrol, name="counter_enrol"),
     path("api/v1/members/", api.MembersView.as_view(), name="api-members"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
@@ -17,7 +18,9 @@ from .models import LimitPeriod, Reward, RewardKind
 
 
 class ManageScope(permissions.BasePermission):
-    message = _("This API key may not change the catalogue: it needs the “manage” scope.")
+    # Lazy: translated per request, in the caller's language, not once at import.
+    message = gettext_lazy("This API key may not change the catalogue: it needs the “manage” "
+                           "scope.")
 
     def has_permission(self, request, view):
         return request.method in permissions.SAFE_METHODS or (

@@ -20,6 +20,11 @@ class RewardForm(forms.ModelForm):
             "available_from": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "available_until": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+        help_texts = {
+            # Stored now so the catalogue is ready; nothing checks it until tiers exist.
+            "min_tier_level": _("Not used yet: it applies once tiers are enabled. Then members "
+                                "below this tier level cannot claim the reward."),
+        }
 
     def _post_clean(self):
         # The service validates the reward (the same rules as the API); the form only parses.
@@ -30,6 +35,10 @@ class RewardSettingsForm(forms.ModelForm):
     class Meta:
         model = RewardSettings
         fields = ["expired_vouchers_return_points", "pay_with_points", "pay_with_points_cap"]
+        help_texts = {
+            "expired_vouchers_return_points": _(
+                "Either way the reward's stock comes back: the item was never handed out."),
+        }
 
 
 class PayWithPointsForm(forms.Form):

@@ -61,3 +61,13 @@ def vouchers_for_member(*, membership: Membership) -> QuerySet[Voucher]:
 
 def vouchers_for_shop(*, shop: Shop) -> QuerySet[Voucher]:
     return Voucher.objects.filter(shop=shop).select_related("reward", "membership")
+
+
+def voucher_used_by_name(*, voucher: Voucher) -> str:
+    """Who used the voucher, as the counter knows them: the staff member's name (or e-mail),
+    or the name of the till's API key; empty when nobody is recorded."""
+    if voucher.used_by_id:
+        return voucher.used_by.name or voucher.used_by.email
+    if voucher.used_by_api_key_id:
+        return voucher.used_by_api_key.name
+    return ""

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from loyalty import services as loyalty_services
 from loyalty.models import ApiKey, EntryKind, LedgerEntry, Shop, User
@@ -115,8 +116,10 @@ def _reward_check(reward: Reward) -> None:
     ):
         errors["available_until"] = [_("The end must be after the start.")]
     if reward.stock_total is not None and reward.stock_total < reward.stock_claimed:
-        errors["stock_total"] = [_("%(claimed)s have been claimed already: the stock cannot be "
-                                   "lower.") % {"claimed": reward.stock_claimed}]
+        errors["stock_total"] = [ngettext(
+            "%(claimed)s has been claimed already: the stock cannot be lower.",
+            "%(claimed)s have been claimed already: the stock cannot be lower.",
+            reward.stock_claimed) % {"claimed": reward.stock_claimed}]
     if errors:
         raise ValidationError(errors)
     try:
@@ -228,9 +231,12 @@ def voucher_claim(
                 if since is not None:
                     claimed = claimed.filter(created_at__gte=since)
                 if claimed.count() >= reward.limit_per_member:
-                    raise field_error("reward", _(
-                        "This member has claimed this reward %(count)s time(s) already, the "
-                        "most allowed %(period)s."
+                    raise field_error("reward", ngettext(
+                        "This member has claimed this reward %(count)s time already, the "
+                        "most allowed %(period)s.",
+                        "This member has claimed this reward %(count)s times already, the "
+                        "most allowed %(period)s.",
+                        reward.limit_per_member,
                     ) % {"count": reward.limit_per_member,
                          "period": reward.get_limit_period_display()}, code="limit_reached")
             if reward.stock_total is not None:
@@ -276,17 +282,18 @@ def _voucher_create(*, shop, reward, membership, entry, now, actor_user, actor_a
 
 def voucher_find(*, shop: Shop, code: str) -> Voucher:
     voucher = (Voucher.objects.filter(shop=shop, code=voucher_code_normalize(code))
-               .select_related("reward", "membership").first())
+               .select_related("reward", "membership", "used_by", "used_by_api_key").first())
     if voucher is None:
         raise field_error("code", _("No voucher with this code at this shop."),
                           code="not_found")
     return voucher
 
 
-def _not_open_reason(voucher: Voucher, now: dt.datetime) -> str:
+def _not_open_reason(voucher: Voucher, shop: Shop) -> str:
     if voucher.status == VoucherStatus.USED:
+        used_at = timezone.localtime(voucher.used_at, zoneinfo.ZoneInfo(shop.time_zone))
         return _("This voucher was used already, on %(date)s.") % {
-            "date": timezone.localtime(voucher.used_at).strftime("%d-%m-%Y %H:%M")}
+            "date": used_at.strftime("%d-%m-%Y %H:%M")}
     if voucher.status == VoucherStatus.CANCELLED:
         return _("This voucher was cancelled.")
     return _("This voucher has expired.")
@@ -303,7 +310,7 @@ def voucher_use(*, shop: Shop, code: str, actor_user: User | None = None,
              used_by_api_key=actor_api_key)
     voucher.refresh_from_db()
     if used != 1:
-        raise field_error("code", _not_open_reason(voucher, now), code="conflict")
+        raise field_error("code", _not_open_reason(voucher, shop), code="conflict")
     return voucher
 
 
@@ -318,7 +325,8 @@ def reward_redeem_at_counter(*, shop: Shop, membership_id: int, reward_id: int, 
 
 def _voucher_close(*, voucher_id: int, shop: Shop, status: str, give_back: bool,
                    actor_user: User | None, now: dt.datetime) -> Voucher | None:
-    """Close an open voucher (cancelled or expired) and, if asked, return its points and stock.
+    """Close an open voucher (cancelled or expired): its reward's stock always comes back (the
+    item was never handed out); its points only when ``give_back``.
     Returns None when it was not open any more (someone else closed or used it)."""
     with transaction.atomic():
         voucher = Voucher.objects.filter(pk=voucher_id, shop=shop).first()
@@ -329,7 +337,8 @@ def _voucher_close(*, voucher_id: int, shop: Shop, status: str, give_back: bool,
             status=status, closed_at=now)
         if closed != 1:
             return None
-        entry = None
+        Reward.objects.filter(pk=voucher.reward_id, stock_total__isnull=False,
+                              stock_claimed__gt=0).update(stock_claimed=F("stock_claimed") - 1)
         if give_back:
             entry = loyalty_services.points_credit(
                 shop=shop, membership_id=voucher.membership_id, points=voucher.points_spent,
@@ -337,9 +346,6 @@ def _voucher_close(*, voucher_id: int, shop: Shop, status: str, give_back: bool,
                 reference=f"rewards.voucher:{voucher.pk}", actor_user=actor_user,
                 idempotency_key=f"voucher-return:{voucher.pk}",
             )
-            Reward.objects.filter(pk=voucher.reward_id, stock_total__isnull=False,
-                                  stock_claimed__gt=0).update(stock_claimed=F("stock_claimed") - 1)
-        if entry is not None:
             Voucher.objects.filter(pk=voucher.pk).update(return_entry=entry)
         voucher.refresh_from_db()
         return voucher
@@ -360,12 +366,13 @@ def voucher_cancel(*, shop: Shop, voucher_id: int, by: User,
                             give_back=True, actor_user=by, now=now)
     if closed is None:
         voucher.refresh_from_db()
-        raise field_error("voucher", _not_open_reason(voucher, now), code="conflict")
+        raise field_error("voucher", _not_open_reason(voucher, shop), code="conflict")
     return closed
 
 
 def vouchers_expire(*, now: dt.datetime | None = None) -> int:
-    """Close open vouchers past their date; return their points where the shop says so.
+    """Close open vouchers past their date; return their points where the shop says so (their
+    reward's stock comes back in any case).
     Each voucher in its own transaction; safe to run any number of times."""
     now = now or timezone.now()
     expired = 0
@@ -394,8 +401,9 @@ def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None =
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise field_error("points", _("Enter a whole number of points above zero."))
     if settings_row.pay_with_points_cap is not None and points > settings_row.pay_with_points_cap:
-        raise field_error("points", _("At most %(cap)s points per purchase.") % {
-            "cap": settings_row.pay_with_points_cap})
+        raise field_error("points", ngettext(
+            "At most %(cap)s point per purchase.", "At most %(cap)s points per purchase.",
+            settings_row.pay_with_points_cap) % {"cap": settings_row.pay_with_points_cap})
     rules = loyalty_services.program_rules_current(shop=shop)
     money = points_as_money(rules=rules, points=points)
     entry = loyalty_services.points_spend(

@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from loyalty import selectors as loyalty_selectors
@@ -18,11 +20,14 @@ from loyalty.access import staff_required
 
 from .. import selectors, services
 from ..forms import PayWithPointsForm
+from ..models import VoucherStatus
 
 
 @staff_required
 def voucher_lookup(request):
-    """Type or scan a code: the voucher, its reward and member show, with “Use”."""
+    """Type or scan a code: the voucher, its reward and member show, with “Use” while it is
+    open. A used, expired or cancelled voucher shows its status calmly, and the search box keeps
+    the focus for the next scan."""
     code = request.GET.get("code", "").strip()
     voucher, error = None, None
     if code:
@@ -30,9 +35,22 @@ def voucher_lookup(request):
             voucher = services.voucher_find(shop=request.shop, code=code)
         except ValidationError as exc:
             error = " ".join(exc.messages)
-    return render(request, "rewards/counter/voucher.html", {
-        "code": code, "voucher": voucher, "error": error,
-    }, status=404 if error else 200)
+    now = timezone.now()
+    context = {"code": code, "voucher": voucher, "error": error, "can_use": False}
+    if voucher is not None:
+        state = voucher.status
+        if state == VoucherStatus.OPEN and voucher.expires_at <= now:
+            state = VoucherStatus.EXPIRED  # past its date; the hourly task has not closed it yet
+        context.update({
+            "code": services.voucher_code_display(voucher.code),
+            "state": state,
+            "can_use": state == VoucherStatus.OPEN,
+            "used_today": voucher.used_at is not None and (
+                timezone.localdate(voucher.used_at) == timezone.localdate(now)),
+            "used_by": selectors.voucher_used_by_name(voucher=voucher),
+        })
+    return render(request, "rewards/counter/voucher.html", context,
+                  status=404 if error else 200)
 
 
 @staff_required
@@ -84,8 +102,11 @@ def member_redeem(request, card_number: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("%(reward)s redeemed: %(points)s points taken off.") % {
-            "reward": voucher.reward.name, "points": voucher.points_spent})
+        messages.success(request, ngettext(
+            "%(reward)s redeemed: %(points)s point taken off.",
+            "%(reward)s redeemed: %(points)s points taken off.",
+            voucher.points_spent) % {"reward": voucher.reward.name,
+                                     "points": voucher.points_spent})
     return redirect("counter:member", shop_slug=request.shop.slug,
                     card_number=membership.card_number)
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty import selectors as loyalty_selectors
@@ -111,8 +112,10 @@ def voucher_cancel(request, voucher_id: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Voucher cancelled: %(points)s points returned.") % {
-            "points": voucher.points_spent})
+        messages.success(request, ngettext(
+            "Voucher cancelled: %(points)s point returned.",
+            "Voucher cancelled: %(points)s points returned.",
+            voucher.points_spent) % {"points": voucher.points_spent})
     return redirect("dashboard:member", shop_slug=request.shop.slug,
                     card_number=voucher.membership.card_number)
 

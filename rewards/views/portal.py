@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from loyalty import selectors as loyalty_selectors
@@ -72,6 +73,8 @@ def cancel(request, code: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Voucher cancelled: your %(points)s points are back.") % {
-            "points": found.points_spent})
+        messages.success(request, ngettext(
+            "Voucher cancelled: your %(points)s point is back.",
+            "Voucher cancelled: your %(points)s points are back.",
+            found.points_spent) % {"points": found.points_spent})
     return redirect("portal_rewards", shop_slug=request.shop.slug)

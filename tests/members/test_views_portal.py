@@ -51,6 +51,19 @@ def test_index_lists_several_cards(member, shop, other_shop):
         assert f'href="/portal/{s.slug}/"' in content
 
 
+def test_index_counts_one_point_and_many_points(member, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop, user=member.user, email=member.email)
+    services.points_credit(shop=shop, membership_id=member.pk, points=1,
+                           kind=EntryKind.ADJUSTMENT)
+    services.points_credit(shop=other_shop, membership_id=elsewhere.pk, points=1500,
+                           kind=EntryKind.ADJUSTMENT)
+
+    content = text(signed_in(member.user).get("/portal/"))
+
+    assert '<div class="points">1</div><div>point</div>' in content
+    assert '<div class="points">1,500</div><div>points</div>' in content
+
+
 def test_index_shows_only_the_users_own_cards(member, shop, other_shop):
     MembershipFactory(shop=other_shop, user=member.user, email=member.email)
     stranger_shop = ShopFactory(name="Viswinkel West")

@@ -9,11 +9,14 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.test import Client
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext
+from pytest_django.asserts import assertRedirects
 
 from loyalty.models import Membership, MembershipSource, User
 from tests.factories import PASSWORD, MembershipFactory, ShopFactory, UserFactory
@@ -140,21 +143,80 @@ def test_join_takes_the_visitors_chosen_language(client, page_url, shop):
     assert Membership.objects.get(shop=shop).language == "sv"
 
 
+def joined_url(shop) -> str:
+    return f"/s/{shop.slug}/joined/"
+
+
 def test_join_with_a_phone_number_only(client, page_url, shop):
     users_before = User.objects.count()
 
     response = client.post(page_url, join_data(email="", password="", phone="06 1234 5678",
                                                birthday="1990-05-17"))
 
-    assert response.status_code == 200
+    assertRedirects(response, joined_url(shop), fetch_redirect_response=False)
     membership = Membership.objects.get(shop=shop)
     assert membership.user is None
     assert membership.phone == "0612345678"
     assert membership.birthday == dt.date(1990, 5, 17)
     assert membership.language == "nl"
-    assert membership.card_number_display in text(response)
     assert User.objects.count() == users_before
     assert SESSION_KEY not in client.session
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    content = text(page)
+    assert membership.card_number_display in content
+    assert '<html lang="nl">' in content
+    assert nl("Welcome to %(shop)s!", shop=shop.name) in content
+
+
+def test_refreshing_the_welcome_page_does_not_join_again(client, page_url, shop):
+    """POST, redirect, GET: the browser's refresh repeats the GET, never the join."""
+    response = client.post(page_url, join_data(email="", password="", phone="0612345678"),
+                           follow=True)
+    assert response.redirect_chain == [(joined_url(shop), 302)]
+    membership = Membership.objects.get(shop=shop)
+
+    for _refresh in range(2):
+        again = client.get(joined_url(shop))
+        assert again.status_code == 200
+        assert membership.card_number_display in text(again)
+    assert list(Membership.objects.filter(shop=shop)) == [membership]
+
+
+def test_the_welcome_page_shows_no_card_to_anyone_else(client, page_url, shop):
+    client.post(page_url, join_data(email="", password="", phone="0612345678"))
+    membership = Membership.objects.get(shop=shop)
+
+    stranger = Client()
+    response = stranger.get(joined_url(shop))
+
+    assertRedirects(response, page_url, fetch_redirect_response=False)
+    assert membership.card_number_display not in text(response)
+    # Nor at another shop's page, from the browser that joined.
+    other = ShopFactory()
+    response = client.get(joined_url(other))
+    assertRedirects(response, f"/s/{other.slug}/", fetch_redirect_response=False)
+
+
+def test_the_welcome_page_is_shown_for_a_while_only(client, page_url, shop):
+    with time_machine.travel(dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC), tick=False):
+        client.post(page_url, join_data(email="", password="", phone="0612345678"))
+    with time_machine.travel(dt.datetime(2030, 5, 1, 12, 29, tzinfo=dt.UTC), tick=False):
+        assert client.get(joined_url(shop)).status_code == 200
+    with time_machine.travel(dt.datetime(2030, 5, 1, 12, 31, tzinfo=dt.UTC), tick=False):
+        response = client.get(joined_url(shop))
+    assertRedirects(response, page_url, fetch_redirect_response=False)
+
+
+def test_the_welcome_page_of_an_unknown_shop_is_404(client):
+    assert client.get("/s/no-such-shop/joined/").status_code == 404
+
+
+def test_the_welcome_page_takes_no_post(client, page_url, shop):
+    client.post(page_url, join_data(email="", password="", phone="0612345678"))
+    assert client.post(joined_url(shop)).status_code == 405
+    assert Membership.objects.filter(shop=shop).count() == 1
 
 
 @pytest.mark.parametrize("overrides, field, message", [

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from loyalty.models import ApiKey, ApiKeyScope
 from loyalty.services import api_key_create, purchase_record
@@ -184,6 +185,20 @@ class TestCreate:
 
         error = assert_error(response, 403, "permission_denied", None)
         assert "manage" in error["message"]
+        assert Reward.objects.count() == 0
+
+    @pytest.mark.parametrize("language", ["en", "nl", "sv"])
+    def test_the_403_is_in_the_callers_language(self, client, shop, till, language):
+        """The message is translated per request (gettext_lazy), not once at import."""
+        message = "This API key may not change the catalogue: it needs the “manage” scope."
+        with translation.override(language):
+            expected = translation.gettext(message)
+        assert (expected == message) is (language == "en"), f"no {language} translation"
+
+        response = client.post(REWARDS, data=json.dumps(VALID), content_type="application/json",
+                               headers={**till.headers, "Accept-Language": language})
+
+        assert assert_error(response, 403, "permission_denied", None)["message"] == expected
         assert Reward.objects.count() == 0
 
     def test_a_manage_key_adds_a_reward(self, manage, shop):

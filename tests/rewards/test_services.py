@@ -506,6 +506,8 @@ class TestVoucherClaim:
         with pytest.raises(ValidationError) as exc:
             services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
         assert _codes(exc.value) == {"reward": ["limit_reached"]}
+        assert exc.value.message_dict["reward"] == [
+            "This member has claimed this reward 1 time already, the most allowed ever."]
 
     def test_used_and_expired_vouchers_count_toward_the_limit(self, shop, member):
         _give(shop, member, 1000)
@@ -519,6 +521,8 @@ class TestVoucherClaim:
         with pytest.raises(ValidationError) as exc:
             services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
         assert _codes(exc.value) == {"reward": ["limit_reached"]}
+        assert exc.value.message_dict["reward"] == [
+            "This member has claimed this reward 2 times already, the most allowed ever."]
 
 
 # --- Using ----------------------------------------------------------------------------------------
@@ -752,6 +756,55 @@ class TestVouchersExpire:
         assert list(Voucher.objects.order_by("pk").values_list("status", "closed_at")) == (
             statuses)
         assert _balance(member) == 900
+
+    @pytest.mark.parametrize("give_back", [True, False])
+    def test_the_stock_comes_back_on_expiry_whatever_the_points_setting(self, shop, member,
+                                                                         give_back):
+        """The item was never handed out, so it is on the shelf again; only the points follow
+        the shop's setting. A used voucher keeps its item."""
+        services.reward_settings_update(shop=shop, expired_vouchers_return_points=give_back,
+                                        pay_with_points=False, pay_with_points_cap=None)
+        _give(shop, member, 1000)
+        reward = _reward(shop, points_cost=100, stock_total=3, voucher_valid_days=7)
+        with time_machine.travel(T0, tick=False):
+            unused = services.voucher_claim(shop=shop, membership_id=member.pk,
+                                            reward_id=reward.pk)
+            used = services.voucher_claim(shop=shop, membership_id=member.pk,
+                                          reward_id=reward.pk)
+            services.voucher_use(shop=shop, code=used.code)
+        reward.refresh_from_db()
+        assert (reward.stock_claimed, reward.stock_left) == (2, 1)
+
+        assert services.vouchers_expire(now=T0 + dt.timedelta(days=8)) == 1
+
+        reward.refresh_from_db()
+        assert (reward.stock_claimed, reward.stock_left) == (1, 2)
+        unused.refresh_from_db()
+        assert unused.status == VoucherStatus.EXPIRED
+        assert (unused.return_entry is not None) is give_back
+        assert _balance(member) == (900 if give_back else 800)
+        # Running it again gives nothing back twice.
+        assert services.vouchers_expire(now=T0 + dt.timedelta(days=9)) == 0
+        reward.refresh_from_db()
+        assert reward.stock_claimed == 1
+
+    def test_the_last_item_can_be_claimed_again_after_its_voucher_expired(self, shop, member):
+        services.reward_settings_update(shop=shop, expired_vouchers_return_points=False,
+                                        pay_with_points=False, pay_with_points_cap=None)
+        _give(shop, member, 1000)
+        reward = _reward(shop, points_cost=100, stock_total=1, voucher_valid_days=7)
+        with time_machine.travel(T0, tick=False):
+            services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
+        with time_machine.travel(T0 + dt.timedelta(days=1), tick=False), pytest.raises(
+                ValidationError):
+            services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
+        assert services.vouchers_expire(now=T0 + dt.timedelta(days=8)) == 1
+        with time_machine.travel(T0 + dt.timedelta(days=9), tick=False):
+            again = services.voucher_claim(shop=shop, membership_id=member.pk,
+                                           reward_id=reward.pk)
+        assert again.status == VoucherStatus.OPEN
+        reward.refresh_from_db()
+        assert reward.stock_left == 0
 
     def test_a_voucher_is_not_expired_before_its_time(self, shop, member):
         old, _used, _fresh = self._setup(shop, member, give_back=True)

@@ -4,19 +4,33 @@ and taking points off a purchase as money."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import zoneinfo
+
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.http import urlencode
 from pytest_django.asserts import assertRedirects
 
 from loyalty.models import EntryKind, LedgerEntry
-from loyalty.services import purchase_record
+from loyalty.services import api_key_create, purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
+
+AMSTERDAM = zoneinfo.ZoneInfo("Europe/Amsterdam")  # the shop's time zone
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    yield
+    translation.deactivate()
 
 
 def text(response) -> str:
@@ -101,6 +115,12 @@ def dashed(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+def search_box(content: str) -> str:
+    match = re.search(r'<input id="voucher-code"[^>]*>', content)
+    assert match, "no voucher search box"
+    return match.group(0)
+
+
 # --- Looking a voucher up ---------------------------------------------------------------------
 
 
@@ -119,9 +139,12 @@ def test_lookup_shows_the_reward_the_member_and_use(staff_client, shop, customer
     content = text(response)
     assert "<h1>Free coffee</h1>" in content
     assert escape(f"For {customer.name} (card {customer.card_number_display})") in content
-    assert voucher.code in content
+    assert f'<p class="mono voucher-code">{dashed(voucher.code)}</p>' in content
+    assert f'value="{dashed(voucher.code)}"' in search_box(content)  # as typed, in one format
     assert f'action="{use_url(shop, voucher.code)}"' in content
-    assert ">Use</button>" in content
+    assert 'type="submit" data-autofocus>Use</button>' in content  # Enter uses it
+    assert "data-autofocus" not in search_box(content)
+    assert "voucher-status" not in content
 
 
 def test_lookup_page_without_a_code_shows_the_search_box(staff_client, shop):
@@ -159,20 +182,102 @@ def test_lookup_of_a_code_of_another_shop_is_404(staff_client, shop, other_shop)
     assert "Kees Zuid" not in content
 
 
-def test_lookup_of_a_used_voucher_says_when_and_offers_no_use(staff_client, shop, voucher):
-    services.voucher_use(shop=shop, code=voucher.code)
-    response = staff_client.get(lookup_url(shop), {"code": voucher.code})
+def assert_calm_status(content: str, expected: str, kind: str) -> None:
+    """A voucher that cannot be used shows its state as information: no error box, no "Use",
+    and the search box has the focus for the next scan."""
+    status = re.search(r'<p class="voucher-status voucher-status-(\w+)" role="status">(.*?)</p>',
+                       content, re.S)
+    assert status, "no voucher status"
+    assert (status.group(1), status.group(2)) == (kind, escape(expected))
+    assert "message-error" not in content
+    assert 'role="alert"' not in content
+    assert ">Use</button>" not in content
+    assert "data-autofocus" in search_box(content)
+    assert content.count("data-autofocus") == 1
+
+
+# 13:03 UTC is 14:03 in Amsterdam (the shop's time zone) in March.
+USED_MOMENT = dt.datetime(2026, 3, 3, 13, 3, tzinfo=dt.UTC)
+
+
+def test_lookup_of_a_voucher_used_today_says_at_what_time_and_by_whom(staff_client, staff_user,
+                                                                     shop, voucher):
+    staff_user.name = "Daan"
+    staff_user.save(update_fields=["name"])
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(hours=2), tick=False):
+        response = staff_client.get(lookup_url(shop), {"code": voucher.code.lower()})
+
     assert response.status_code == 200
     content = text(response)
-    assert "Used on " in content
-    assert ">Use</button>" not in content
+    assert_calm_status(content, "Used at 14:03 by Daan.", "used")
+    assert f'value="{dashed(voucher.code)}"' in search_box(content)
 
 
-def test_lookup_of_a_cancelled_voucher_says_so(staff_client, shop, voucher, customer):
-    services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=customer.user)
+def test_lookup_of_a_voucher_used_on_another_day_gives_the_date(staff_client, staff_user, shop,
+                                                                voucher):
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_calm_status(content, f"Used on 3 March 2026 at 14:03 by {staff_user.name}.", "used")
+
+
+def test_lookup_of_a_voucher_used_by_a_till_names_its_api_key(staff_client, shop, voucher):
+    api_key, _raw = api_key_create(shop=shop, name="till-1")
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_api_key=api_key)
+        content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_calm_status(content, "Used at 14:03 by till-1.", "used")
+
+
+def test_lookup_of_a_voucher_used_by_nobody_recorded_gives_the_time(staff_client, shop,
+                                                                    voucher):
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code)
+        content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_calm_status(content, "Used at 14:03.", "used")
+
+
+def test_lookup_of_a_cancelled_voucher_says_so_calmly(staff_client, shop, voucher, customer):
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=customer.user)
     content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert "This voucher was cancelled." in content
-    assert ">Use</button>" not in content
+    assert_calm_status(content, "Cancelled on 3 March 2026: it cannot be used.", "cancelled")
+
+
+def test_lookup_of_an_expired_voucher_says_so_calmly(staff_client, shop, voucher):
+    assert services.vouchers_expire(now=voucher.expires_at + dt.timedelta(minutes=5)) == 1
+    expected = f"Expired on {timezone.localtime(voucher.expires_at, AMSTERDAM):%-d %B %Y}"
+    content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_calm_status(content, f"{expected}: it cannot be used.", "expired")
+
+
+def test_lookup_of_a_voucher_past_its_date_but_not_yet_closed_offers_no_use(staff_client, shop,
+                                                                            voucher):
+    """The hourly task has not run yet: the voucher is still "open" in the database."""
+    Voucher.objects.filter(pk=voucher.pk).update(expires_at=voucher.created_at)
+    content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    voucher.refresh_from_db()
+    assert voucher.status == VoucherStatus.OPEN
+    expected = f"Expired on {timezone.localtime(voucher.expires_at, AMSTERDAM):%-d %B %Y}"
+    assert_calm_status(content, f"{expected}: it cannot be used.", "expired")
+
+
+def test_lookup_status_is_in_the_staff_members_language(staff_client, staff_user, shop, voucher):
+    staff_user.name = "Daan"
+    staff_user.save(update_fields=["name"])
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        response = staff_client.get(lookup_url(shop), {"code": voucher.code},
+                                    headers={"Accept-Language": "nl"})
+    with translation.override("nl"):
+        expected = translation.gettext("Used on %(date)s at %(time)s by %(name)s.") % {
+            "date": "3 maart 2026", "time": "14:03", "name": "Daan"}
+    assert expected != "Used on 3 maart 2026 at 14:03 by Daan.", "no Dutch translation"
+    assert_calm_status(text(response), expected, "used")
 
 
 # --- Using it ---------------------------------------------------------------------------------
@@ -189,7 +294,8 @@ def test_use_marks_the_voucher_used_once(staff_client, staff_user, shop, custome
     assert voucher.used_by_id == staff_user.pk
     page = staff_client.get(response["Location"])
     assert f"Voucher used: Free coffee for {customer.name}." in messages_of(page)
-    assert "Used on " in text(page)
+    used_at = timezone.localtime(voucher.used_at, AMSTERDAM)
+    assert_calm_status(text(page), f"Used at {used_at:%H:%M} by {staff_user.name}.", "used")
     assert balance(customer) == 400  # using costs nothing more: the points left at claiming
 
 
@@ -305,7 +411,21 @@ def test_rewards_panel_offers_affordable_rewards_to_redeem(staff_client, shop, c
 def test_rewards_panel_lists_open_vouchers(staff_client, shop, customer, voucher):
     content = text(staff_client.get(panel_url(shop, customer)))
     assert "Open vouchers:" in content
-    assert f'href="{lookup_url(shop)}?code={voucher.code}"' in content
+    assert (f'<a class="mono" href="{lookup_url(shop)}?code={voucher.code}">'
+            f"{dashed(voucher.code)}</a>") in content
+
+
+def test_rewards_panel_says_point_for_one_and_points_for_more(staff_client, shop, customer):
+    make_reward(shop, "Sticker", 1)
+    make_reward(shop, "Mug", 501)
+    make_reward(shop, "Bag", 502)
+    content = text(staff_client.get(panel_url(shop, customer)))
+    assert "· 1 point</span>" in content
+    assert "· 501 points</span>" in content
+    assert "— 1 more point needed" in content
+    assert "— 2 more points needed" in content
+    allow_pay_with_points(shop, cap=1)
+    assert "(at most 1 point)" in text(staff_client.get(panel_url(shop, customer)))
 
 
 def test_rewards_panel_shows_pay_with_points_when_the_shop_allows_it(staff_client, shop,

@@ -188,6 +188,15 @@ def test_create_page_shows_the_form(owner_client, shop):
     assert 'enctype="multipart/form-data"' in content
 
 
+def test_the_minimum_tier_says_it_applies_once_tiers_are_enabled(owner_client, shop, rewards):
+    """The field is stored now; nothing checks it until tiers exist, and the form says so."""
+    for url in (create_url(shop), edit_url(shop, rewards[0])):
+        content = text(owner_client.get(url))
+        assert 'name="min_tier_level"' in content
+        help_text = content.split('id="id_min_tier_level_helptext">')[1].split("</small>")[0]
+        assert "applies once tiers are enabled" in help_text
+
+
 @pytest.mark.parametrize(("kind", "extra", "check"), [
     (RewardKind.AMOUNT_OFF, {"value_amount": "5.00"},
      lambda r: r.value_amount == Decimal("5.00")),
@@ -473,6 +482,7 @@ def test_settings_form_shows_the_defaults(owner_client, shop):
     assert 'name="pay_with_points"' in content
     assert 'name="pay_with_points_cap"' in content
     assert 'name="expired_vouchers_return_points"' in content
+    assert escape("Either way the reward's stock comes back") in content
 
 
 def test_settings_save(owner_client, shop):
@@ -522,7 +532,7 @@ def test_member_vouchers_fragment_lists_them_with_cancel(owner_client, shop, mem
     response = owner_client.get(member_vouchers_url(shop, member))
     assert response.status_code == 200
     content = text(response)
-    assert open_voucher.code in content
+    assert f'<td class="mono">{open_voucher.code[:4]}-{open_voucher.code[4:]}</td>' in content
     assert "10% off" in content
     assert f'action="{cancel_url(shop, open_voucher)}"' in content
     # The dashboard's member page loads it.

@@ -8,13 +8,14 @@ import re
 from urllib.parse import quote
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.html import escape
 from pytest_django.asserts import assertRedirects
 
 from loyalty.models import EntryKind, LedgerEntry
-from loyalty.services import purchase_record
+from loyalty.services import points_credit, purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MembershipFactory, UserFactory
@@ -423,8 +424,62 @@ def test_used_and_expired_vouchers_are_listed_apart(member_client, shop, member_
     assert voucher_url(shop, expired.code) not in content
     closed_items = re.findall(r"<li>(.*?)</li>", closed_part, re.S)
     assert len(closed_items) == 2
-    statuses = sorted(item.split("—")[1].split("<")[0].strip() for item in closed_items)
-    assert statuses == ["Expired", "Used"]
+    statuses = sorted(item.split("—")[1].strip().split(" on ")[0] for item in closed_items)
+    assert statuses == ["expired", "used"]
     assert all("Free coffee" in item for item in closed_items)
     # The expired voucher's points came back (the shop's default).
     assert balance(member) == 500 - 100 - 100
+
+
+def test_closed_vouchers_show_when_they_were_used_expired_or_cancelled(
+        member_client, shop, member_with_points, rewards):
+    """Not the claim date: the date that closed each voucher, in the member's language and the
+    shop's time zone (Auckland here: UTC+13 in March, so the day is already the next one)."""
+    member = member_with_points
+    member.language = "nl"
+    member.save(update_fields=["language"])
+    shop.time_zone = "Pacific/Auckland"
+    shop.save(update_fields=["time_zone"])
+    claimed_at = dt.datetime(2030, 3, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(claimed_at, tick=False):
+        used, cancelled, expired = (
+            services.voucher_claim(shop=shop, membership_id=member.pk,
+                                   reward_id=rewards["coffee"].pk) for _ in range(3))
+    with time_machine.travel(dt.datetime(2030, 3, 3, 11, 30, tzinfo=dt.UTC), tick=False):
+        services.voucher_use(shop=shop, code=used.code)  # 4 March, 00:30 in Auckland
+    with time_machine.travel(dt.datetime(2030, 3, 5, 12, 0, tzinfo=dt.UTC), tick=False):
+        services.voucher_cancel(shop=shop, voucher_id=cancelled.pk, by=member.user,
+                                membership_id=member.pk)  # 6 March, 01:00 in Auckland
+    # Valid for 30 days: until 31 March, 09:00 UTC = 31 March, 22:00 in Auckland.
+    assert services.vouchers_expire(now=expired.expires_at + dt.timedelta(days=2)) == 1
+
+    content = text(member_client.get(rewards_url(shop)))
+
+    closed_part = content.split('class="closed-vouchers"')[1].split("</ul>")[0]
+    with translation.override("nl"):
+        expected = [
+            translation.gettext("used on %(date)s") % {"date": "4 maart 2030"},
+            translation.gettext("cancelled on %(date)s") % {"date": "6 maart 2030"},
+            translation.gettext("expired on %(date)s") % {"date": "31 maart 2030"},
+        ]
+    assert "used on" not in expected[0], "no Dutch translation"
+    for phrase in expected:
+        assert escape(phrase) in closed_part
+    assert not re.search(r"\b1 maart", closed_part)  # not the claim date
+
+
+def test_points_are_counted_in_the_singular_for_one(member_client, shop, member):
+    points_credit(shop=shop, membership_id=member.pk, points=1, kind=EntryKind.ADJUSTMENT)
+    make_reward(shop, "Sticker", 1)
+    make_reward(shop, "Mug", 2)
+
+    content = text(member_client.get(rewards_url(shop)))
+
+    assert "You can spend <strong>1 point</strong>." in content
+    assert '<p class="stat-label">1 point</p>' in card(content, "Sticker")
+    assert '<p class="stat-label">2 points</p>' in card(content, "Mug")
+    assert "1 more point to go" in card(content, "Mug")
+
+    response = member_client.post(claim_url(shop, Reward.objects.get(name="Sticker")))
+    page = member_client.get(response["Location"])
+    assert "Cancel and get 1 point back" in text(page)
