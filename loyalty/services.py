@@ -435,16 +435,48 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
                  available_at: dt.datetime | None = None, **links) -> LedgerEntry:
     """Append an entry, add its lot (for points in) and move the cached balance. Points out
     must already have been taken from lots by the caller."""
-    # Plain SQL inserts and update (loyalty.sql): every earn runs them.
-    entry = sql.insert(LedgerEntry(
+    # Plain SQL (loyalty.sql): every earn runs this. On PostgreSQL the entry, its lot and the
+    # balance are one statement (one round trip instead of three).
+    entry = LedgerEntry(
         shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
-    ))
-    if points > 0:
-        sql.insert(PointLot(membership=membership, entry=entry, points=points,
-                            remaining=points, available_at=available_at or now))
+    )
+    lot = PointLot(membership=membership, points=points, remaining=points,
+                   available_at=available_at or now) if points > 0 else None
+    if lot is not None and sql.chains_writes():
+        lot_values = sql.values(lot)
+        del lot_values[_LOT_ENTRY_INDEX]  # the entry's id comes from the first insert
+        row = sql.fetch_one(_entry_lot_balance_sql(),
+                            [*sql.values(entry), *lot_values, points, membership.pk])
+        membership.points_balance, entry.pk = row
+        entry._state.adding, entry._state.db = False, "default"
+        lot.entry = entry
+        return entry
+    sql.insert(entry)
+    if lot is not None:
+        lot.entry = entry
+        sql.insert(lot)
     row = sql.fetch_one(_balance_move_sql(), [points, membership.pk])
     membership.points_balance = row[0] if row else membership.points_balance + points
     return entry
+
+
+_LOT_ENTRY_INDEX = [f.name for f in PointLot._meta.local_concrete_fields
+                    if f is not PointLot._meta.auto_field].index("entry")
+
+
+@functools.cache
+def _entry_lot_balance_sql() -> str:
+    """PostgreSQL: append the entry, add its lot with the entry's new id, move the balance."""
+    lot_columns = list(sql.insert_columns(PointLot))
+    entry_column = lot_columns.pop(_LOT_ENTRY_INDEX)
+    balance = sql.column(Membership, "points_balance")
+    return (
+        f"WITH e AS ({sql.insert_sql(LedgerEntry)}),"  # noqa: S608 (identifiers only)
+        f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"
+        f" SELECT e.id, {', '.join(['%s'] * len(lot_columns))} FROM e)"
+        f" UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"
+        f" WHERE {sql.column(Membership, 'id')} = %s RETURNING {balance}, (SELECT id FROM e)"
+    )
 
 
 @functools.cache

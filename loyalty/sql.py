@@ -104,17 +104,39 @@ def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
     preparation of each value), without building the statement each time. No signals are
     sent: Trouw has none on these models (business rules are explicit, not signals)."""
     connection = connections[using]
-    sql, fields = _insert_sql(type(obj), connection.vendor)
-    values = [field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-              for field in fields]
     cursor = _cursor(connection)
-    cursor.execute(sql, values)
+    cursor.execute(_insert_sql(type(obj), connection.vendor)[0], values(obj, using))
     pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else (
         cursor.lastrowid)
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+def values(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> list:
+    """The parameters of ``insert_sql(type(obj))`` for this new instance."""
+    connection = connections[using]
+    _sql, fields = _insert_sql(type(obj), connection.vendor)
+    return [field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+            for field in fields]
+
+
+def insert_sql(model: type[models.Model]) -> str:
+    """``INSERT INTO … VALUES (%s, …) RETURNING pk`` of ``model`` (see ``values``)."""
+    return _insert_sql(model, connections[DEFAULT_DB_ALIAS].vendor)[0]
+
+
+def insert_columns(model: type[models.Model]) -> tuple[str, ...]:
+    """The columns of ``insert_sql(model)``, in order (quoted)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return tuple(quote(f.column)
+                 for f in _insert_sql(model, connections[DEFAULT_DB_ALIAS].vendor)[1])
+
+
+def chains_writes(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether one statement may chain writes (PostgreSQL's data-modifying ``WITH``)."""
+    return connections[using].vendor == "postgresql"
 
 
 def fetch_one(sql: str, params=(), using: str = DEFAULT_DB_ALIAS):

@@ -40,6 +40,10 @@ counter_patterns = [
 ]
 
 urlpatterns = [
+    # First: every till purchase resolves this URL, so it is not tried after all the pages.
+    path("api/v1/purchases/", api.PurchasesView.as_view(), name="api-purchases"),
+    path("api/v1/purchases/<int:purchase_id>/refunds/", api.RefundsView.as_view(),
+         name="api-refunds"),
     path("", public.home, name="home"),
     path("healthz", public.healthz, name="healthz"),
     path("robots.txt", public.robots_txt, name="robots_txt"),
@@ -50,9 +54,6 @@ urlpatterns = [
     # The customer side lives in members/ (loyalty does not import it; the URLconf includes it).
     path("", include("members.urls")),
     path("", include("rewards.urls")),
-    path("api/v1/purchases/", api.PurchasesView.as_view(), name="api-purchases"),
-    path("api/v1/purchases/<int:purchase_id>/refunds/", api.RefundsView.as_view(),
-         name="api-refunds"),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),

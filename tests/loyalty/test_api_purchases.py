@@ -637,3 +637,88 @@ class TestRefunds:
 
         assert Membership.objects.get(pk=someone.pk).points_balance == 50
         assert Membership.objects.get(pk=member.pk).points_balance == 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam", "Pacific/Auckland"])
+def test_times_are_written_as_drf_writes_them(zone):
+    """The earn formats its times itself (cheaper); they must read as DRF's DateTimeField's."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    from loyalty.api import _datetime_out
+
+    drf = serializers.DateTimeField().to_representation
+    with timezone.override(zone):
+        for value in (timezone.now(), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+                      dt.datetime(2026, 7, 1, 0, 0, 0, 500, tzinfo=dt.UTC)):
+            assert _datetime_out(value) == drf(value)
+
+
+class TestLeanDispatch:
+    """The earn skips DRF's request cycle (ShopApiView.lean_methods); every answer must be the
+    one DRF's cycle gives for the same request."""
+
+    CASES = {
+        "no key": ({}, "application/json", '{"amount": "1.00"}'),
+        "wrong keyword": ({"Authorization": "Bearer x"}, "application/json", "{}"),
+        "unknown key": ({"Authorization": "Api-Key trw_nope"}, "application/json", "{}"),
+        "not json": (None, "text/plain", "amount=1"),
+        "broken json": (None, "application/json", '{"amount": '),
+        "a list": (None, "application/json", "[]"),
+        "no amount": (None, "application/json", "{}"),
+        "bad amount": (None, "application/json", '{"amount": "1.234"}'),
+        "unknown card": (None, "application/json", '{"member": "1234", "amount": "1"}'),
+        "bad item": (None, "application/json",
+                     '{"amount": "1", "items": [{"name": "Brood"}]}'),
+        "no idempotency key": ("no-key", "application/json", '{"amount": "1"}'),
+    }
+
+    @pytest.mark.parametrize("case", CASES)
+    def test_errors_match_drf(self, client, shop, monkeypatch, case):
+        from loyalty.api import PurchasesView
+
+        _key, raw = api_key_create(shop=shop, name="till-1")
+        headers, content_type, body = self.CASES[case]
+        if headers is None or headers == "no-key":
+            headers = {"Authorization": f"Api-Key {raw}"}
+        if case != "no idempotency key":
+            headers = dict(headers, **{"Idempotency-Key": "k-1"})
+
+        def send():
+            return client.post(PURCHASES, data=body, content_type=content_type,
+                               headers=headers)
+
+        lean = send()
+        monkeypatch.setattr(PurchasesView, "lean_methods", ())
+        drf = send()
+
+        assert lean.status_code == drf.status_code >= 400, lean.content
+        assert lean.json() == drf.json()
+        assert lean["Content-Type"] == "application/json"
+        assert lean.get("WWW-Authenticate") == drf.get("WWW-Authenticate")
+        assert counts() == NOTHING
+
+    def test_an_earn_and_its_replay_match_drf(self, client, shop, member, monkeypatch):
+        from loyalty.api import PurchasesView
+
+        _key, raw = api_key_create(shop=shop, name="till-1")
+
+        def send(key):
+            return client.post(
+                PURCHASES, content_type="application/json",
+                data=json.dumps({"member": member.card_number, "amount": "27.50"}),
+                headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": key})
+
+        lean, lean_replay = send("k-lean"), send("k-lean")
+        monkeypatch.setattr(PurchasesView, "lean_methods", ())
+        drf, drf_replay = send("k-drf"), send("k-drf")
+
+        assert lean.status_code == drf.status_code == 201
+        moving = {"id", "balance", "created_at", "points_available_at"}
+        assert {k: v for k, v in lean.json().items() if k not in moving} == {
+            k: v for k, v in drf.json().items() if k not in moving}
+        assert lean_replay.json() == lean.json() and drf_replay.json() == drf.json()
+        assert lean_replay["Idempotent-Replayed"] == drf_replay["Idempotent-Replayed"] == "true"
+        assert drf.json()["balance"] == lean.json()["balance"] + 270
