@@ -17,7 +17,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -270,6 +270,11 @@ class DuplicateRequest(Exception):
         self.existing = existing
 
 
+def money_display(amount: Decimal) -> str:
+    """An amount for a message, as the active language writes it: 27,50 in Dutch and Swedish."""
+    return formats.number_format(amount, decimal_pos=2, force_grouping=True)
+
+
 def money_parse(value, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
     """Parse an amount of money strictly: a number with at most two decimals, positive, sane."""
     if isinstance(value, float):
@@ -286,7 +291,7 @@ def money_parse(value, *, field: str = "amount", allow_zero: bool = False) -> De
         raise ValidationError({field: [_("The amount must be more than zero.")]}, code="invalid")
     if amount > MAX_AMOUNT:
         raise ValidationError({field: [_("That amount is too large (at most %(max)s).") % {
-            "max": MAX_AMOUNT}]}, code="invalid")
+            "max": money_display(MAX_AMOUNT)}]}, code="invalid")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -333,7 +338,8 @@ def _steps_clean(steps) -> list[dict]:
             raise ValidationError({"steps": [_(
                 "A higher step must give more points: from %(amount)s it gives %(points)s, "
                 "no more than the step below."
-            ) % {"amount": higher["min_amount"], "points": higher["points"]}]})
+            ) % {"amount": money_display(Decimal(higher["min_amount"])),
+                 "points": higher["points"]}]})
     return cleaned
 
 
@@ -631,7 +637,8 @@ def purchase_refund(
             if amount > refundable:
                 raise ValidationError({"amount": [_(
                     "At most %(amount)s %(currency)s of this purchase can still be refunded."
-                ) % {"amount": refundable, "currency": purchase.currency}]}, code="invalid")
+                ) % {"amount": money_display(refundable), "currency": purchase.currency}]},
+                    code="invalid")
             refunded_after = purchase.refunded_amount + amount
             # Cumulative, so partial refunds add up to exactly the points earned.
             due_after = int(purchase.points_earned * refunded_after / purchase.amount)

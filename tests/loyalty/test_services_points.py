@@ -741,3 +741,29 @@ def test_a_step_table_whose_points_fall_as_the_amount_rises_is_refused():
     assert "steps" in exc.value.message_dict
     assert "A higher step must give more points" in exc.value.message_dict["steps"][0]
     assert ProgramRules.objects.filter(shop=shop).count() <= 1  # at most the defaults
+
+
+class TestAmountsInMessages:
+    """Amounts in messages are written as the reader's language writes them."""
+
+    @pytest.mark.parametrize(("language", "written"), [("en", "27.50"), ("nl", "27,50"),
+                                                        ("sv", "27,50")])
+    def test_the_refundable_rest(self, shop, member, language, written):
+        from django.utils import translation
+
+        purchase = services.purchase_record(shop=shop, amount="27.50", membership_id=member.pk)
+        with translation.override(language), pytest.raises(ValidationError) as exc:
+            services.purchase_refund(shop=shop, purchase_id=purchase.pk, amount="30.00")
+
+        assert written in exc.value.message_dict["amount"][0]
+        assert not purchase.refunds.exists()
+
+    @pytest.mark.parametrize(("language", "written"), [("en", "100,000.00"),
+                                                        ("nl", "100.000,00")])
+    def test_the_largest_amount(self, language, written):
+        from django.utils import translation
+
+        with translation.override(language), pytest.raises(ValidationError) as exc:
+            services.money_parse("999999")
+
+        assert written in exc.value.message_dict["amount"][0]
