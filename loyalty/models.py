@@ -607,7 +607,8 @@ class PointLot(models.Model):
 class IdempotentRequest(models.Model):
     """An API write done under an Idempotency-Key: its replay gets the same status and body."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (shop, operation, key) index starts with the shop.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=120)
     operation = models.CharField(max_length=40)
     request_hash = models.CharField(max_length=64)
