@@ -540,6 +540,19 @@ def test_member_vouchers_fragment_lists_them_with_cancel(owner_client, shop, mem
     assert member_vouchers_url(shop, member) in page
 
 
+def test_member_vouchers_show_the_date_that_matters_for_each(owner_client, owner, shop, member,
+                                                            rewards, open_voucher):
+    used = services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=rewards[0].pk)
+    services.voucher_use(shop=shop, code=used.code, actor_user=owner)
+    used.refresh_from_db()
+
+    content = text(owner_client.get(member_vouchers_url(shop, member)))
+
+    assert f"valid until {open_voucher.expires_at:%-d %B %Y}" in content
+    assert f"used on {used.used_at:%-d %B %Y}" in content
+    assert content.count("valid until") == 1
+
+
 def test_owner_cancels_an_open_voucher_and_the_points_come_back(owner_client, owner, shop,
                                                                  member, open_voucher):
     assert balance(member) == 200
