@@ -6,14 +6,16 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import zoneinfo
 from decimal import Decimal
 
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from . import sql
 from .models import (
     ApiKey,
+    EntryKind,
     InvitationStatus,
     LedgerEntry,
     Membership,
@@ -63,11 +65,37 @@ def membership_search(*, shop: Shop, query: str) -> QuerySet[Membership]:
     return members.filter(condition).order_by("name")
 
 
-def shop_overview(*, shop: Shop) -> dict:
+def shop_overview(*, shop: Shop, now: dt.datetime | None = None) -> dict:
+    """The dashboard's front page: members, team, and the points — what is outstanding (and
+    what that is worth at the shop's point value: the shop's liability) and this month's flow,
+    the month as the shop's clock has it. A fixed number of queries."""
+    now = now or timezone.now()
+    rules = program_rules_in_force(shop=shop)
+    members = Membership.objects.for_shop(shop)
+    totals = members.aggregate(count=Count("pk"), points=Sum("points_balance"))
+    outstanding = totals["points"] or 0
+    pending = PointLot.objects.filter(
+        membership__shop=shop, remaining__gt=0, available_at__gt=now
+    ).aggregate(total=Sum("remaining"))["total"] or 0
+    month_start = timezone.localtime(now, zoneinfo.ZoneInfo(shop.time_zone)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = LedgerEntry.objects.filter(shop=shop, created_at__gte=month_start).aggregate(
+        given=Sum("points", filter=Q(kind__in=[EntryKind.EARN, EntryKind.SIGNUP_BONUS,
+                                               EntryKind.BONUS])),
+        redeemed=Sum("points", filter=Q(kind=EntryKind.REDEMPTION)
+                     | Q(kind=EntryKind.REVERSAL, reverses__kind=EntryKind.REDEMPTION)),
+    )
     return {
-        "member_count": Membership.objects.for_shop(shop).count(),
+        "member_count": totals["count"],
         "staff_count": StaffMember.objects.filter(shop=shop, is_active=True).count(),
-        "recent_members": list(Membership.objects.for_shop(shop).order_by("-joined_at")[:5]),
+        "recent_members": list(members.order_by("-joined_at")[:5]),
+        "rules": rules,
+        "points_outstanding": outstanding,
+        "points_outstanding_money": points_as_money(rules=rules, points=outstanding),
+        "points_pending": pending,
+        "points_given_this_month": month["given"] or 0,
+        "points_redeemed_this_month": -(month["redeemed"] or 0),
+        "month_start": month_start,
     }
 
 
