@@ -134,7 +134,7 @@ def program_rules_in_force(*, shop: Shop) -> ProgramRules:
 def membership_history(*, membership: Membership) -> QuerySet[LedgerEntry]:
     return (
         LedgerEntry.objects.filter(membership=membership)
-        .select_related("purchase", "refund")
+        .select_related("purchase", "refund", "reverses")
         .order_by("-created_at", "-pk")
     )
 

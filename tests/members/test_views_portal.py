@@ -151,3 +151,23 @@ def test_card_needs_sign_in(client, shop, member):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next={quote(url)}"
+
+
+def test_history_names_the_reward_and_the_points_returned(member_client, member, shop, owner):
+    from rewards import services as rewards_services
+    from rewards.models import RewardKind
+
+    services.points_credit(shop=shop, membership_id=member.pk, points=500,
+                           kind=EntryKind.BONUS, actor_user=owner)
+    reward = rewards_services.reward_create(
+        shop=shop, name="Free cappuccino", kind=RewardKind.FREE_PRODUCT,
+        product_name="Cappuccino", points_cost=300)
+    voucher = rewards_services.voucher_claim(shop=shop, membership_id=member.pk,
+                                             reward_id=reward.pk)
+    rewards_services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=owner)
+
+    content = text(member_client.get(f"/portal/{shop.slug}/"))
+
+    assert "Reward: Free cappuccino" in content
+    assert "Points returned: Free cappuccino" in content
+    assert "Correction" not in content
