@@ -409,8 +409,8 @@ def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None =
     entry = loyalty_services.points_spend(
         shop=shop, membership_id=membership_id, points=points, kind=EntryKind.REDEMPTION,
         reference=(reference or "")[:64],
-        note=_("Paid with points: %(money)s %(currency)s") % {"money": money,
-                                                              "currency": shop.currency},
+        note=_("Paid with points: %(money)s %(currency)s") % {
+            "money": loyalty_services.money_display(money), "currency": shop.currency},
         actor_user=by, actor_api_key=api_key,
     )
     return entry, money
