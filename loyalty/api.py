@@ -7,6 +7,7 @@ Every error answers ``{"error": {"code": "...", "message": "...", "field": "..."
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 
@@ -17,6 +18,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers, status
 from rest_framework.parsers import JSONParser
@@ -65,6 +68,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ApiSchema(AutoSchema):
+    """The OpenAPI description of an operation is its view's own docstring or its method's —
+    never one inherited from our base classes, which describe our code, not the API."""
+
+    def get_description(self) -> str:
+        method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        own = type(self.view).__dict__.get("__doc__")
+        return get_doc(method) or (inspect.cleandoc(own) if own else "")
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):
@@ -343,6 +356,11 @@ class PurchasesView(ShopApiView):
         summary="Record a purchase and credit its points",
     )
     def post(self, request):
+        """Points follow the shop's rules in force; the answer says which version. `member`
+        null records a sale without a card. Send an `Idempotency-Key` (a UUID, say) with every
+        purchase: sending it again with the same body answers the same, with
+        `Idempotent-Replayed: true`, and records nothing; the same key with another body is a
+        409."""
         data = PurchaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -390,6 +408,8 @@ class RefundsView(ShopApiView):
         summary="Refund (part of) a purchase and take back its points",
     )
     def post(self, request, purchase_id: int):
+        """Takes back the points in proportion; points already spent are not taken below zero
+        (the answer's `points_shortfall`). Idempotent, like a purchase."""
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
 

@@ -236,6 +236,17 @@ class TestSchemaAndDocs:
         assert {"get", "post"} <= set(schema["paths"]["/api/v1/members/"])
         assert "ApiKey" in schema["components"]["securitySchemes"]
 
+    def test_descriptions_are_for_api_users_not_our_base_classes(self, client):
+        schema = json.loads(client.get("/api/schema/", {"format": "json"}).content)
+
+        operations = [operation for path in schema["paths"].values()
+                      for operation in path.values()]
+        assert len(operations) >= 10
+        for operation in operations:
+            assert "self.shop" not in operation.get("description", ""), operation["operationId"]
+            assert "lean_methods" not in operation.get("description", "")
+            assert operation.get("summary"), operation["operationId"]
+
     def test_the_schema_default_format_is_served_too(self, client):
         response = client.get("/api/schema/")
 
