@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.utils import translation
 
 from tests.factories import (
     PASSWORD,
@@ -86,3 +87,11 @@ def member_client(member, client):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """A test that switches the language (a request with Accept-Language, an override that
+    raised) must not leave it switched for the next test on this thread."""
+    yield
+    translation.deactivate()

@@ -13,12 +13,9 @@ from pytest_django.asserts import assertRedirects
 from loyalty import services
 from loyalty.models import EntryKind, StaffMember
 from tests.factories import MembershipFactory, OwnerFactory, ShopFactory, StaffMemberFactory
+from tests.helpers import text
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 @pytest.fixture

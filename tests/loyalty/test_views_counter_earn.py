@@ -30,14 +30,11 @@ from loyalty.models import (
     Refund,
 )
 from tests.factories import MembershipFactory, StaffMemberFactory
+from tests.helpers import text
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def member_url(shop, membership) -> str:

@@ -9,7 +9,6 @@ from urllib.parse import quote
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils.html import escape
 from PIL import Image
 from pytest_django.asserts import assertRedirects
@@ -23,6 +22,7 @@ from tests.factories import (
     StaffMemberFactory,
     UserFactory,
 )
+from tests.helpers import signed_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +33,6 @@ NEW_SHOP = {
     "language": "nl",
     "time_zone": "Europe/Amsterdam",
 }
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def png_bytes(size=(8, 8), noise=False) -> bytes:

@@ -15,22 +15,13 @@ from pytest_django.asserts import assertRedirects
 from loyalty import services
 from loyalty.models import ApiKey, EntryKind, LedgerEntry, ProgramRules
 from tests.factories import MembershipFactory
+from tests.helpers import signed_in, text
 
 pytestmark = pytest.mark.django_db
 
 
-def text(response) -> str:
-    return response.content.decode()
-
-
 def messages_of(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def program_url(shop) -> str:

@@ -28,17 +28,12 @@ from tests.factories import (
     StaffMemberFactory,
     UserFactory,
 )
+from tests.helpers import signed_in
 
 pytestmark = pytest.mark.django_db
 
 INVITEE = "nieuw@noord.example"
 LOGIN_URL = "/accounts/login/"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def assert_login_redirect(response, path):

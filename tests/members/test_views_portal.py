@@ -6,32 +6,15 @@ import re
 from urllib.parse import quote
 
 import pytest
-from django.test import Client
-from django.utils import translation
 from django.utils.html import escape
 from pytest_django.asserts import assertRedirects
 
 from loyalty import services
 from loyalty.models import EntryKind
 from tests.factories import MembershipFactory, ShopFactory, UserFactory
+from tests.helpers import signed_in, text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    yield
-    translation.deactivate()
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- /portal/ --------------------------------------------------------------------------------

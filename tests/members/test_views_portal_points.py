@@ -16,24 +16,9 @@ from django.utils.translation import gettext
 from loyalty import services
 from loyalty.models import EntryKind, PointLot
 from tests.factories import MembershipFactory, UserFactory
+from tests.helpers import signed_in, text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    yield
-    translation.deactivate()
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def card_url(shop) -> str:

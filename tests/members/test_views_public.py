@@ -20,14 +20,9 @@ from pytest_django.asserts import assertRedirects
 
 from loyalty.models import Membership, MembershipSource, User
 from tests.factories import PASSWORD, MembershipFactory, ShopFactory, UserFactory
+from tests.helpers import text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    yield
-    translation.deactivate()
 
 
 def nl(message: str, **params) -> str:
@@ -35,10 +30,6 @@ def nl(message: str, **params) -> str:
     with translation.override("nl"):
         translated = gettext(message)
     return escape(translated % params if params else translated)
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 @pytest.fixture

@@ -21,26 +21,11 @@ from loyalty.services import api_key_create, purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MembershipFactory
+from tests.helpers import balance, signed_in, text
 
 pytestmark = pytest.mark.django_db
 
 AMSTERDAM = zoneinfo.ZoneInfo("Europe/Amsterdam")  # the shop's time zone
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    yield
-    translation.deactivate()
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def messages_of(response) -> list[str]:
@@ -74,11 +59,6 @@ def pay_url(shop, membership) -> str:
 def make_reward(shop, name, points_cost, **fields) -> Reward:
     fields.setdefault("kind", RewardKind.PERK)
     return services.reward_create(shop=shop, name=name, points_cost=points_cost, **fields)
-
-
-def balance(membership) -> int:
-    membership.refresh_from_db(fields=["points_balance"])
-    return membership.points_balance
 
 
 def allow_pay_with_points(shop, cap=None) -> None:

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils.html import escape
 from PIL import Image
 from pytest_django.asserts import assertRedirects
@@ -20,18 +19,9 @@ from loyalty.services import purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
 from tests.factories import MembershipFactory, OwnerFactory, UserFactory
+from tests.helpers import balance, signed_in, text
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def png_bytes(size=(8, 8), noise=False) -> bytes:
@@ -104,11 +94,6 @@ def make_reward(shop, name, points_cost=100, **fields) -> Reward:
 
 def give_points(shop, membership, amount="50.00") -> None:
     purchase_record(shop=shop, amount=amount, membership_id=membership.pk)
-
-
-def balance(membership) -> int:
-    membership.refresh_from_db(fields=["points_balance"])
-    return membership.points_balance
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone, translation
 from django.utils.html import escape
 from pytest_django.asserts import assertRedirects
@@ -19,24 +18,9 @@ from loyalty.services import points_credit, purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MembershipFactory, UserFactory
+from tests.helpers import balance, signed_in, text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    yield
-    translation.deactivate()
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def messages_of(response) -> list[str]:
@@ -62,11 +46,6 @@ def cancel_url(shop, code) -> str:
 def make_reward(shop, name, points_cost, **fields) -> Reward:
     fields.setdefault("kind", RewardKind.PERK)
     return services.reward_create(shop=shop, name=name, points_cost=points_cost, **fields)
-
-
-def balance(membership) -> int:
-    membership.refresh_from_db(fields=["points_balance"])
-    return membership.points_balance
 
 
 def card(content: str, name: str) -> str:
