@@ -1,7 +1,10 @@
-"""Small helpers shared by the view tests."""
+"""Small helpers shared by the tests."""
 
 from __future__ import annotations
 
+import threading
+
+from django.db import connection
 from django.test import Client
 
 
@@ -18,3 +21,27 @@ def signed_in(user) -> Client:
 def balance(membership) -> int:
     membership.refresh_from_db(fields=["points_balance"])
     return membership.points_balance
+
+
+def run_at_once(jobs, timeout: float = 60) -> list:
+    """Run each job in its own thread, all released at the same moment (for tests of real row
+    locks on PostgreSQL). Returns, per job, ("ok", value) or ("error", exception)."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def worker(index, job):
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = ("ok", job())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            results[index] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results

@@ -4,7 +4,6 @@ ledger consistent, the balance non-negative and every idempotency key single-use
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -16,40 +15,15 @@ from loyalty import selectors, services
 from loyalty.models import EntryKind, LedgerEntry, Membership, PointLot, Purchase, Refund
 from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory
+from tests.helpers import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 60
 
 
 @pytest.fixture(autouse=True)
 def postgresql_only():
     require_service(connection.vendor == "postgresql",
                     "PostgreSQL (DATABASE_URL), for real row locks between threads")
-
-
-def _run_at_once(jobs):
-    """Run each job in its own thread, all released at the same moment. Returns, per job,
-    ("ok", value) or ("error", exception)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=TIMEOUT)
-            results[index] = ("ok", job())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
 
 
 def _shop_and_member(**rules):
@@ -71,7 +45,7 @@ def test_concurrent_earns_and_spends_keep_the_ledger_consistent():
     # 10 earns of 100 and 10 spends of 150: 1100 points in all, 1500 asked for, so at least
     # three spends must fail for lack of points.
     jobs = [earn, spend] * 10
-    results = _run_at_once(jobs)
+    results = run_at_once(jobs)
 
     unexpected = [value for (status, value) in results
                   if status == "error" and not isinstance(value, ValidationError)]
@@ -117,7 +91,7 @@ def test_the_same_purchase_sent_ten_times_at_once_is_recorded_once():
         return services.purchase_record(shop=shop, amount="27.50", membership_id=member.pk,
                                         reference="R-42", idempotency_key="till-1:R-42")
 
-    results = _run_at_once([send] * 10)
+    results = run_at_once([send] * 10)
 
     recorded = [value for (status, value) in results if status == "ok"]
     duplicates = [value for (status, value) in results if status == "error"]
@@ -139,7 +113,7 @@ def test_the_same_purchase_without_a_card_sent_ten_times_at_once_is_recorded_onc
     def send():
         return services.purchase_record(shop=shop, amount="5.00", idempotency_key="web-7")
 
-    results = _run_at_once([send] * 10)
+    results = run_at_once([send] * 10)
 
     recorded = [value for (status, value) in results if status == "ok"]
     duplicates = [value for (status, value) in results if status == "error"]
@@ -157,7 +131,7 @@ def test_two_full_refunds_at_once_one_succeeds():
     def refund():
         return services.purchase_refund(shop=shop, purchase_id=purchase.pk, amount="27.50")
 
-    results = _run_at_once([refund, refund])
+    results = run_at_once([refund, refund])
 
     succeeded = [value for (status, value) in results if status == "ok"]
     failed = [value for (status, value) in results if status == "error"]
@@ -189,7 +163,7 @@ def test_refunds_and_spends_at_once_never_overdraw():
         return services.points_spend(shop=shop, membership_id=member.pk, points=100)
 
     jobs = [refund(p) for p in purchases] + [spend] * 5
-    results = _run_at_once(jobs)
+    results = run_at_once(jobs)
 
     unexpected = [value for (status, value) in results
                   if status == "error" and not isinstance(value, ValidationError)]

@@ -4,8 +4,6 @@ must let exactly one of the racing requests win, and leave the ledger consistent
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -17,10 +15,9 @@ from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory, StaffMemberFactory
+from tests.helpers import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-TIMEOUT = 60
 
 
 @pytest.fixture(autouse=True)
@@ -29,30 +26,6 @@ def postgresql_only():
                     "PostgreSQL (DATABASE_URL), for real row locks between threads")
     yield
     assert loyalty_selectors.ledger_mismatches() == []
-
-
-def _run_at_once(jobs):
-    """Run each job in its own thread, all released at the same moment. Returns, per job,
-    ("ok", value) or ("error", exception)."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def worker(index, job):
-        try:
-            barrier.wait(timeout=TIMEOUT)
-            results[index] = ("ok", job())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            results[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
 
 
 def _split(results):
@@ -97,7 +70,7 @@ def test_two_counters_redeeming_the_last_500_points_one_succeeds():
         return lambda: services.reward_redeem_at_counter(
             shop=shop, membership_id=member.pk, reward_id=reward.pk, by=user)
 
-    won, lost = _split(_run_at_once([redeem(user) for user in staff]))
+    won, lost = _split(run_at_once([redeem(user) for user in staff]))
 
     assert len(won) == 1
     assert len(lost) == 1
@@ -120,7 +93,7 @@ def test_two_claims_of_the_last_500_points_one_succeeds():
     def claim():
         return services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
 
-    won, lost = _split(_run_at_once([claim, claim]))
+    won, lost = _split(run_at_once([claim, claim]))
 
     assert (len(won), len(lost)) == (1, 1)
     assert _codes(lost[0]) == {"points": ["insufficient_points"]}
@@ -138,7 +111,7 @@ def test_one_voucher_used_at_two_counters_at_once_is_used_once():
     def use(user):
         return lambda: services.voucher_use(shop=shop, code=voucher.code, actor_user=user)
 
-    won, lost = _split(_run_at_once([use(user) for user in staff]))
+    won, lost = _split(run_at_once([use(user) for user in staff]))
 
     assert (len(won), len(lost)) == (1, 1)
     assert _codes(lost[0]) == {"code": ["conflict"]}
@@ -159,7 +132,7 @@ def test_the_last_item_claimed_by_two_members_at_once_goes_to_one():
         return lambda: services.voucher_claim(shop=shop, membership_id=membership.pk,
                                               reward_id=reward.pk)
 
-    results = _run_at_once([claim(membership) for membership in members])
+    results = run_at_once([claim(membership) for membership in members])
     won, lost = _split(results)
 
     assert (len(won), len(lost)) == (1, 1)
@@ -184,7 +157,7 @@ def test_a_limit_of_one_holds_when_one_member_claims_from_five_counters_at_once(
     def claim():
         return services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
 
-    won, lost = _split(_run_at_once([claim] * 5))
+    won, lost = _split(run_at_once([claim] * 5))
 
     assert (len(won), len(lost)) == (1, 4)
     for error in lost:
@@ -206,7 +179,7 @@ def test_a_monthly_limit_and_stock_hold_with_many_members_at_once():
         return lambda: services.voucher_claim(shop=shop, membership_id=membership.pk,
                                               reward_id=reward.pk)
 
-    won, lost = _split(_run_at_once([claim(m) for m in members for _ in range(2)]))
+    won, lost = _split(run_at_once([claim(m) for m in members for _ in range(2)]))
 
     assert (len(won), len(lost)) == (5, 11)
     for error in lost:
@@ -232,7 +205,7 @@ def test_cancel_and_use_of_one_voucher_at_once_do_one_thing():
     def cancel():
         return services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=owner)
 
-    results = _run_at_once([use, cancel])
+    results = run_at_once([use, cancel])
     won, lost = _split(results)
 
     assert (len(won), len(lost)) == (1, 1)
