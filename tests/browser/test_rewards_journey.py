@@ -11,25 +11,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from loyalty.models import EntryKind, LedgerEntry
 from loyalty.services import purchase_record
 from members import services as member_services
 from rewards import services as reward_services
 from rewards.models import RewardKind, Voucher, VoucherStatus
+from tests.browser.helpers import PHONE, sign_in
 from tests.factories import PASSWORD, ShopFactory, StaffMemberFactory, UserFactory
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("main").locator("button[type=submit]").click()
 
 
 @pytest.mark.django_db(transaction=True)
