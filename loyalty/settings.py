@@ -96,6 +96,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "loyalty.middleware.ContentSecurityPolicyMiddleware",
 ]
+# The JSON API (/api/v1/) is served with these only (loyalty/handlers.py): a till's call has no
+# session, CSRF token, messages, signed-in user or static files, and pays for every layer.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "loyalty.middleware.ResetTimezoneMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 ROOT_URLCONF = "loyalty.urls"
 WSGI_APPLICATION = "loyalty.wsgi.application"
@@ -305,6 +313,10 @@ SPECTACULAR_SETTINGS = {
 # Absolute links in e-mails (invitations) start with this.
 TROUW_BASE_URL = os.environ.get("TROUW_BASE_URL", "http://127.0.0.1:8000")
 TROUW_INVITATION_MAX_AGE_DAYS = int(os.environ.get("TROUW_INVITATION_MAX_AGE_DAYS", "7"))
+# How long a process may keep an API key's row (with its shop and rules in force) between
+# calls: a revoked key, or new rules, reach other processes within this many seconds (0: ask
+# the database on every call).
+TROUW_API_KEY_CACHE_SECONDS = int(os.environ.get("TROUW_API_KEY_CACHE_SECONDS", "5"))
 # What a recorded purchase does beyond the points engine, in order, inside its transaction.
 # Each entry is the dotted path of a function ``effect(*, purchase) -> None``.
 TROUW_PURCHASE_EFFECTS: list[str] = []
