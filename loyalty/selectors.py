@@ -6,9 +6,12 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import time
 import zoneinfo
 from decimal import Decimal
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -181,17 +184,49 @@ def api_key_hash(raw_key: str) -> str:
 
 
 def api_key_for_raw_key(raw_key: str) -> ApiKey | None:
-    """The live key, with its shop and the shop's rules in force: one query on every API call,
-    in plain SQL (``loyalty.sql``) because it is on the earn's hot path."""
+    """The live key, with its shop and the shop's rules in force, or None.
+
+    A till sends the same key all day, so the key's row (with its shop and rules, one query in
+    plain SQL: ``loyalty.sql``) is kept in this process for
+    ``settings.TROUW_API_KEY_CACHE_SECONDS``. Revoking a key, or changing the shop or its rules,
+    forgets the rows kept in this process at once (``api_keys_forget``); other processes notice
+    within those seconds. Only keys that were found are kept, and every call gets its own model
+    instances."""
+    key_hash = api_key_hash(raw_key)
+    now = time.monotonic()
+    kept = _api_key_rows.get(key_hash)
+    if kept is not None and kept[0] > now:
+        row = kept[1]
+    else:
+        key, shop, rules = (sql.columns(ApiKey, "k"), sql.columns(Shop, "s"),
+                            sql.columns(ProgramRules, "r"))
+        row = sql.fetch_one(_api_key_sql(key, shop, rules), [key_hash])
+        if row is None:
+            _api_key_rows.pop(key_hash, None)
+            return None
+        seconds = settings.TROUW_API_KEY_CACHE_SECONDS
+        if seconds > 0:
+            if len(_api_key_rows) >= _API_KEY_ROWS_MAX:
+                _api_key_rows.clear()
+            _api_key_rows[key_hash] = (now + seconds, row)
     key, shop, rules = (sql.columns(ApiKey, "k"), sql.columns(Shop, "s"),
                         sql.columns(ProgramRules, "r"))
-    row = sql.fetch_one(_api_key_sql(key, shop, rules), [api_key_hash(raw_key)])
-    if row is None:
-        return None
     api_key = key.load(row)
     api_key.shop = shop.load(row, len(key))
     api_key.shop.current_rules = rules.load(row, len(key) + len(shop))
     return api_key
+
+
+# key hash → (until, row); plain dict operations are atomic, so threads can share it.
+_api_key_rows: dict[str, tuple[float, tuple]] = {}
+_API_KEY_ROWS_MAX = 1000
+
+
+def api_keys_forget() -> None:
+    """Forget the key rows kept by ``api_key_for_raw_key`` in this process: now, and again when
+    the current transaction commits (so that no call in between keeps the old row)."""
+    _api_key_rows.clear()
+    transaction.on_commit(_api_key_rows.clear)
 
 
 @functools.cache

@@ -43,7 +43,7 @@ from .models import (
     User,
 )
 from .points import points_for_amount
-from .selectors import UNDO_WINDOW, api_key_hash, digits_only
+from .selectors import UNDO_WINDOW, api_key_hash, api_keys_forget, digits_only
 
 INVITATION_SALT = "trouw.staff-invitation"
 # Words of our own URLs that a shop's web address may not take.
@@ -113,6 +113,7 @@ def shop_update(*, shop: Shop, **fields) -> Shop:
         setattr(shop, key, value.strip() if isinstance(value, str) else value)
     shop.full_clean(exclude=["slug"])
     shop.save(update_fields=sorted(fields))
+    api_keys_forget()  # a key's row holds its shop (time zone, …)
     return shop
 
 
@@ -310,6 +311,7 @@ def program_rules_current(*, shop: Shop) -> ProgramRules:
         if rules is None:
             rules = ProgramRules.objects.create(shop=shop, version=1)
             Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+            api_keys_forget()
     shop.current_rules = rules
     return rules
 
@@ -384,6 +386,7 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
             shop=shop, version=(latest.version + 1) if latest else 1, created_by=by, **values
         )
         Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+        api_keys_forget()  # a key's row holds the rules in force
     shop.current_rules = rules
     return rules
 
@@ -814,3 +817,4 @@ def api_key_revoke(*, shop: Shop, api_key_id: int) -> None:
     )
     if updated != 1:
         raise ValidationError(_("This key is revoked already, or is not yours."))
+    api_keys_forget()

@@ -7,6 +7,7 @@ import os
 import pytest
 from django.utils import translation
 
+from loyalty import selectors
 from tests.factories import (
     PASSWORD,
     MembershipFactory,
@@ -95,3 +96,11 @@ def _reset_language():
     raised) must not leave it switched for the next test on this thread."""
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _forget_api_keys():
+    """API keys' rows kept by one test (loyalty.selectors.api_key_for_raw_key) must not answer
+    for the next: its database was rolled back."""
+    yield
+    selectors._api_key_rows.clear()

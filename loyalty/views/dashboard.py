@@ -258,7 +258,9 @@ def api_key_revoke(request, api_key_id: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("The key is revoked: tills using it are refused from now."))
+        messages.success(
+            request, _("The key is revoked: tills using it are refused within a few seconds.")
+        )
     return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
 
 

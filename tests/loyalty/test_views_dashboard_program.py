@@ -299,7 +299,7 @@ def test_a_revoked_key_is_refused_by_the_api(owner_client, shop, member):
     response = owner_client.post(revoke_url(shop, key.pk))
     assertRedirects(response, keys_url(shop), fetch_redirect_response=False)
     assert messages_of(response) == [
-        "The key is revoked: tills using it are refused from now."]
+        "The key is revoked: tills using it are refused within a few seconds."]
     key.refresh_from_db()
     assert key.revoked_at is not None
 
