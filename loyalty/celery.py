@@ -16,6 +16,10 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.staff_invitations_expire",
         "schedule": crontab(minute=5),
     },
+    "prune-idempotency-answers": {
+        "task": "loyalty.tasks.idempotent_requests_prune",
+        "schedule": crontab(hour=3, minute=35),
+    },
     # Named by string: the core does not import the rewards app.
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire",

@@ -27,6 +27,7 @@ from .models import (
     ApiKeyScope,
     Currency,
     EntryKind,
+    IdempotentRequest,
     InvitationStatus,
     Language,
     LedgerEntry,
@@ -233,6 +234,22 @@ def staff_invitations_expire(*, now: dt.datetime | None = None) -> int:
     return StaffInvitation.objects.filter(
         status=InvitationStatus.PENDING, expires_at__lte=now
     ).update(status=InvitationStatus.EXPIRED)
+
+
+def idempotent_requests_prune(*, now: dt.datetime | None = None, batch: int = 5000) -> int:
+    """Delete the stored answers of Idempotency-Keys older than
+    ``settings.TROUW_IDEMPOTENCY_KEEP_DAYS``, in batches (short transactions, no long lock).
+    A till retries within minutes; after the keep days a key sent again gets a 409 and still
+    records nothing twice (the purchase or refund keeps its own unique key). Safe to run any
+    number of times."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TROUW_IDEMPOTENCY_KEEP_DAYS)
+    deleted = 0
+    while True:
+        ids = list(IdempotentRequest.objects.filter(created_at__lt=cutoff)
+                   .order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += IdempotentRequest.objects.filter(pk__in=ids).delete()[0]
 
 
 def staff_set_active(*, shop: Shop, staff_member_id: int, active: bool, acting_user: User) -> (

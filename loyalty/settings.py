@@ -317,6 +317,9 @@ TROUW_INVITATION_MAX_AGE_DAYS = int(os.environ.get("TROUW_INVITATION_MAX_AGE_DAY
 # calls: a revoked key, or new rules, reach other processes within this many seconds (0: ask
 # the database on every call).
 TROUW_API_KEY_CACHE_SECONDS = int(os.environ.get("TROUW_API_KEY_CACHE_SECONDS", "5"))
+# How long the answer to an API write with an Idempotency-Key is kept for replays (a daily task
+# deletes older ones).
+TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", "30"))
 # What a recorded purchase does beyond the points engine, in order, inside its transaction.
 # Each entry is the dotted path of a function ``effect(*, purchase) -> None``.
 TROUW_PURCHASE_EFFECTS: list[str] = []

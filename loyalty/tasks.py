@@ -46,3 +46,8 @@ def staff_invitation_send(invitation_id: int) -> bool:
 @shared_task
 def staff_invitations_expire() -> int:
     return services.staff_invitations_expire()
+
+
+@shared_task
+def idempotent_requests_prune() -> int:
+    return services.idempotent_requests_prune()
