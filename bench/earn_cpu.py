@@ -1,6 +1,7 @@
 """CPU of the app per earn, in process: no HTTP server, no load generator, no other threads —
 the steadiest figure for comparing two versions of the code (gunicorn under load multiplies
-it, see docs/benchmarks.md). Calls Django's WSGI handler directly with a prepared request.
+it, see docs/benchmarks.md). Calls the WSGI application that gunicorn serves
+(``loyalty.wsgi.application``) directly with a prepared request.
 
     .venv/bin/python bench/earn_cpu.py                  # the earn as served
     .venv/bin/python bench/earn_cpu.py --drf-cycle      # with DRF's full request cycle
@@ -47,15 +48,13 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.wsgi import get_wsgi_application
-
     from loyalty.api import PurchasesView
     from loyalty.models import Membership, Shop
     from loyalty.services import api_key_create
 
     if args.drf_cycle:
         PurchasesView.lean_methods = ()
-    application = get_wsgi_application()
+    from loyalty.wsgi import application
     shop = Shop.objects.get(slug=args.shop)
     _key, raw = api_key_create(shop=shop, name="bench-cpu")
     cards = list(Membership.objects.filter(shop=shop).values_list("card_number", flat=True)[:500])

@@ -475,7 +475,6 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
                             [*sql.values(entry), *lot_values, points, membership.pk])
         membership.points_balance, entry.pk = row
         entry._state.adding, entry._state.db = False, "default"
-        lot.entry = entry
         return entry
     sql.insert(entry)
     if lot is not None:
