@@ -76,6 +76,8 @@ def main() -> None:
     print(f"{len(captured)} queries (BEGIN/COMMIT and savepoints included); "
           f"{db_ms:.1f} ms waiting on them of {elapsed_ms:.1f} ms for the request "
           f"(one request, in process, with the query capture's own overhead)")
+    print(f"(the API key's row was kept from the warm-up earn; a process looks a key up again "
+          f"every {settings.TROUW_API_KEY_CACHE_SECONDS} s: one more SELECT)")
     print("each query through Django's cursor (BEGIN and COMMIT are not; parameters as %s):")
     for index, (ms, sql) in enumerate(timings, start=1):
         sql = sql if args.verbose else " ".join(sql.split())[:100]
