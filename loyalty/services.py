@@ -458,14 +458,16 @@ def _lots_take(*, membership: Membership, points: int, now: dt.datetime,
 
 
 def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.datetime,
-                 available_at: dt.datetime | None = None, **links) -> LedgerEntry:
-    """Append an entry, add its lot (for points in) and move the cached balance. Points out
-    must already have been taken from lots by the caller."""
+                 available_at: dt.datetime | None = None, entry: LedgerEntry | None = None,
+                 **links) -> LedgerEntry:
+    """Append an entry (``entry``, or one made of ``links``), add its lot (for points in) and
+    move the cached balance. Points out must already have been taken from lots by the caller."""
     # Plain SQL (loyalty.sql): every earn runs this. On PostgreSQL the entry, its lot and the
     # balance are one statement (one round trip instead of three).
-    entry = LedgerEntry(
-        shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
-    )
+    if entry is None:
+        entry = LedgerEntry(
+            shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
+        )
     lot = PointLot(membership=membership, points=points, remaining=points,
                    available_at=available_at or now) if points > 0 else None
     if lot is not None and sql.chains_writes():
@@ -487,6 +489,49 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
 
 _LOT_ENTRY_INDEX = [f.name for f in PointLot._meta.local_concrete_fields
                     if f is not PointLot._meta.auto_field].index("entry")
+_ENTRY_PURCHASE_INDEX = [f.name for f in LedgerEntry._meta.local_concrete_fields
+                         if f is not LedgerEntry._meta.auto_field].index("purchase")
+
+
+def _purchase_earn_write(*, purchase: Purchase, entry: LedgerEntry,
+                         available_at: dt.datetime) -> None:
+    """PostgreSQL, a purchase that earns points: insert the purchase, its earn entry and the
+    entry's lot and move the balance in one statement — the earn's one round trip between
+    locking the card and storing the API's answer. Fills in the ids and the new balance."""
+    membership, points = entry.membership, entry.points
+    lot = PointLot(membership=membership, points=points, remaining=points,
+                   available_at=available_at)
+    entry_values = sql.values(entry)
+    del entry_values[_ENTRY_PURCHASE_INDEX]  # the purchase's new id
+    lot_values = sql.values(lot)
+    del lot_values[_LOT_ENTRY_INDEX]  # the entry's new id
+    row = sql.fetch_one(_purchase_entry_lot_balance_sql(), [
+        *sql.values(purchase), *entry_values, *lot_values, points, membership.pk,
+    ])
+    membership.points_balance, purchase.pk, entry.pk = row
+    for obj in (purchase, entry):
+        obj._state.adding, obj._state.db = False, "default"
+    entry.purchase = purchase
+
+
+@functools.cache
+def _purchase_entry_lot_balance_sql() -> str:
+    entry_columns = list(sql.insert_columns(LedgerEntry))
+    purchase_column = entry_columns.pop(_ENTRY_PURCHASE_INDEX)
+    lot_columns = list(sql.insert_columns(PointLot))
+    entry_column = lot_columns.pop(_LOT_ENTRY_INDEX)
+    balance = sql.column(Membership, "points_balance")
+    return (
+        f"WITH p AS ({sql.insert_sql(Purchase)}),"  # noqa: S608 (identifiers only)
+        f" e AS (INSERT INTO {sql.table(LedgerEntry)} ({purchase_column},"
+        f" {', '.join(entry_columns)}) SELECT p.id, {', '.join(['%s'] * len(entry_columns))}"
+        f" FROM p RETURNING id),"
+        f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"
+        f" SELECT e.id, {', '.join(['%s'] * len(lot_columns))} FROM e)"
+        f" UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"
+        f" WHERE {sql.column(Membership, 'id')} = %s"
+        f" RETURNING {balance}, (SELECT id FROM p), (SELECT id FROM e)"
+    )
 
 
 @functools.cache
@@ -590,23 +635,31 @@ def purchase_record(
             rules = program_rules_current(shop=shop)
             points = points_for_amount(rules=rules, amount=amount) if membership else 0
             available_at = now + dt.timedelta(days=rules.pending_days)
-            purchase = sql.insert(Purchase(
+            purchase = Purchase(
                 shop=shop, membership=membership, amount=amount, currency=currency,
                 reference=reference, rules=rules, points_earned=points,
                 points_available_at=available_at, recorded_by=recorded_by, api_key=api_key,
                 idempotency_key=idempotency_key,
-            ))
+            )
+            earn = None
+            if membership is not None and points > 0:
+                earn = LedgerEntry(
+                    shop_id=shop.pk, membership=membership, points=points, kind=EntryKind.EARN,
+                    actor_user=recorded_by, actor_api_key=api_key,
+                    idempotency_key=f"purchase:{idempotency_key}" if idempotency_key else None,
+                )
+            if earn is not None and sql.chains_writes():
+                _purchase_earn_write(purchase=purchase, entry=earn, available_at=available_at)
+            else:
+                sql.insert(purchase)
+                if earn is not None:
+                    earn.purchase = purchase
+                    _entry_write(membership=membership, points=points, kind=EntryKind.EARN,
+                                 now=now, available_at=available_at, entry=earn)
             if item_rows:
                 for row in item_rows:
                     row.purchase = purchase
                 PurchaseItem.objects.bulk_create(item_rows)
-            if membership is not None and points > 0:
-                _entry_write(
-                    membership=membership, points=points, kind=EntryKind.EARN, now=now,
-                    available_at=available_at, purchase=purchase, actor_user=recorded_by,
-                    actor_api_key=api_key,
-                    idempotency_key=f"purchase:{idempotency_key}" if idempotency_key else None,
-                )
             for effect in purchase_effects():
                 effect(purchase=purchase)
     except IntegrityError:

@@ -1,0 +1,100 @@
+"""On PostgreSQL a purchase that earns points is written in one statement (purchase, earn entry,
+lot, balance: services._purchase_earn_write). It must write exactly what the step-by-step path
+writes — the path SQLite takes, and PostgreSQL too when a purchase earns nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from loyalty import services, sql
+from loyalty.models import EntryKind, LedgerEntry, PointLot, Purchase
+from tests.conftest import require_service
+from tests.factories import MembershipFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+SKIP = {"id", "created_at", "idempotency_key", "purchase_id", "entry_id", "membership_id"}
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    require_service(connection.vendor == "postgresql",
+                    "PostgreSQL (DATABASE_URL), for its data-modifying WITH")
+
+
+def rows(purchase: Purchase) -> dict:
+    entry = LedgerEntry.objects.get(purchase=purchase)
+    lot = PointLot.objects.get(entry=entry)
+
+    def fields(obj):
+        return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields
+                if f.attname not in SKIP}
+
+    return {"purchase": fields(Purchase.objects.get(pk=purchase.pk)), "entry": fields(entry),
+            "lot": fields(lot), "entry_purchase": entry.purchase_id == purchase.pk,
+            "lot_entry": lot.entry_id == entry.pk}
+
+
+def record(shop, member, key, *, owner):
+    return services.purchase_record(shop=shop, amount="27.50", membership_id=member.pk,
+                                    reference="R-1", recorded_by=owner, idempotency_key=key)
+
+
+def test_one_statement_writes_what_the_steps_write(shop, owner, monkeypatch):
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10, pending_days=14)
+    one, steps = MembershipFactory(shop=shop), MembershipFactory(shop=shop)
+
+    chained = record(shop, one, "one", owner=owner)
+    monkeypatch.setattr(sql, "chains_writes", lambda using="default": False)
+    stepped = record(shop, steps, "steps", owner=owner)
+
+    assert chained.points_earned == stepped.points_earned == 270
+    a, b = rows(chained), rows(stepped)
+    # Each path's times come from its own clock reading; the rest must be equal.
+    for written in (a, b):
+        assert written["lot"]["available_at"] == written["purchase"]["points_available_at"]
+        written["lot"]["available_at"] = written["purchase"]["points_available_at"] = None
+    assert a["purchase"] == b["purchase"]
+    assert a["entry"] == b["entry"]
+    assert a["lot"] == b["lot"]
+    assert a["entry"]["kind"] == EntryKind.EARN and a["entry"]["points"] == 270
+    assert a["entry"]["actor_user_id"] == owner.pk
+    assert a["entry_purchase"] and a["lot_entry"] and b["entry_purchase"] and b["lot_entry"]
+    one.refresh_from_db()
+    steps.refresh_from_db()
+    assert one.points_balance == steps.points_balance == 270
+    # The answer's objects carry the ids and the balance written.
+    assert chained.membership.points_balance == 270
+    assert LedgerEntry.objects.get(purchase=chained).idempotency_key == "purchase:one"
+    assert Purchase.objects.get(pk=chained.pk).idempotency_key == "one"
+
+
+def test_it_is_one_statement_after_the_lock(shop, owner):
+    member = MembershipFactory(shop=shop)
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
+
+    with CaptureQueriesContext(connection) as captured:
+        record(shop, member, "k", owner=owner)
+
+    statements = [q["sql"] for q in captured.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2, statements  # lock the card; purchase + entry + lot + balance
+    assert statements[1].startswith("WITH p AS (INSERT INTO")
+
+
+def test_a_duplicate_key_writes_nothing(shop, owner):
+    member = MembershipFactory(shop=shop)
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
+    record(shop, member, "k", owner=owner)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.purchase_record(shop=shop, amount=Decimal("10.00"), membership_id=member.pk,
+                                 idempotency_key="k", in_transaction=True)
+
+    member.refresh_from_db()
+    assert (Purchase.objects.count(), LedgerEntry.objects.count(), PointLot.objects.count(),
+            member.points_balance) == (1, 1, 1, 270)
