@@ -42,8 +42,9 @@ def call(app, method: str, path: str, *, body: dict | None = None, headers=None)
     connection stays open (the test's transaction): like Django's test client, this
     disconnects close_old_connections for the call."""
     raw = json.dumps(body).encode() if body is not None else b""
+    path, _sep, query = path.partition("?")
     environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SCRIPT_NAME": "",
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
         "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver",
         "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(raw),
         "wsgi.errors": sys.stderr, "CONTENT_LENGTH": str(len(raw)),
@@ -174,3 +175,46 @@ def test_the_api_handler_is_for_wsgi_only():
     handler = ApiWSGIHandler()
     with pytest.raises(ImproperlyConfigured):
         handler.load_middleware(is_async=True)
+
+
+def test_every_api_view_is_served_through_the_short_chain(shop, owner, member, raw_key):
+    """Each v1 view once, through the application as gunicorn serves it: none may lean on a
+    middleware the API's chain does not have (a session, request.user, messages)."""
+    from loyalty.services import program_rules_update
+    from rewards import services as rewards_services
+    from rewards.models import RewardKind
+
+    program_rules_update(shop=shop, by=owner, points_per_unit=10)
+    reward = rewards_services.reward_create(shop=shop, kind=RewardKind.PERCENT_OFF,
+                                            name="10% off", points_cost=100, value_percent=10)
+    auth = {"Authorization": f"Api-Key {raw_key}"}
+
+    def api(method, path, body=None, key=None):
+        headers = {**auth, **({"Idempotency-Key": key} if key else {})}
+        return call(application, method, path, body=body, headers=headers)
+
+    card = member.card_number
+    purchase = api("POST", "/api/v1/purchases/", {"member": card, "amount": "27.50"}, "p-1")
+    answers = {
+        "lookup": api("GET", f"/api/v1/members/?q={card}"),
+        "member": api("GET", f"/api/v1/members/{card}/"),
+        "enrol": api("POST", "/api/v1/members/", {"name": "Noor", "email": "noor@example.com"},
+                     "m-1"),
+        "refund": api("POST", f"/api/v1/purchases/{purchase.json()['id']}/refunds/",
+                      {"amount": "5.00"}, "r-1"),
+        "catalogue": api("GET", "/api/v1/rewards/"),
+        "change": api("PATCH", f"/api/v1/rewards/{reward.pk}/", {"name": "x"}),
+        "redeem": api("POST", "/api/v1/redemptions/", {"member": card, "reward": reward.pk},
+                      "v-1"),
+    }
+    code = answers["redeem"].json()["code"]
+    answers["use"] = api("POST", f"/api/v1/vouchers/{code}/use")
+
+    assert purchase.status_code == 201
+    assert {name: answer.status_code for name, answer in answers.items()} == {
+        "lookup": 200, "member": 200, "enrol": 201, "refund": 201, "catalogue": 200,
+        "change": 403, "redeem": 201, "use": 200,
+    }, {name: answer.body[:200] for name, answer in answers.items()}
+    assert all(answer.cookies == [] for answer in answers.values())
+    assert card in answers["lookup"].body.decode()
+    assert answers["use"].json()["status"] == "used"
