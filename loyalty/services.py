@@ -516,36 +516,38 @@ def _purchase_earn_write(*, purchase: Purchase, entry: LedgerEntry,
 
 @functools.cache
 def _purchase_entry_lot_balance_sql() -> str:
+    """PostgreSQL: insert the purchase, its entry with the purchase's new id, the entry's lot,
+    move the balance; returns the balance, the purchase's id and the entry's."""
     entry_columns = list(sql.insert_columns(LedgerEntry))
     purchase_column = entry_columns.pop(_ENTRY_PURCHASE_INDEX)
-    lot_columns = list(sql.insert_columns(PointLot))
-    entry_column = lot_columns.pop(_LOT_ENTRY_INDEX)
-    balance = sql.column(Membership, "points_balance")
     return (
         f"WITH p AS ({sql.insert_sql(Purchase)}),"  # noqa: S608 (identifiers only)
         f" e AS (INSERT INTO {sql.table(LedgerEntry)} ({purchase_column},"
         f" {', '.join(entry_columns)}) SELECT p.id, {', '.join(['%s'] * len(entry_columns))}"
-        f" FROM p RETURNING id),"
-        f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"
-        f" SELECT e.id, {', '.join(['%s'] * len(lot_columns))} FROM e)"
-        f" UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"
-        f" WHERE {sql.column(Membership, 'id')} = %s"
-        f" RETURNING {balance}, (SELECT id FROM p), (SELECT id FROM e)"
+        f" FROM p RETURNING id),{_lot_balance_sql()}, (SELECT id FROM p), (SELECT id FROM e)"
     )
 
 
 @functools.cache
 def _entry_lot_balance_sql() -> str:
-    """PostgreSQL: append the entry, add its lot with the entry's new id, move the balance."""
+    """PostgreSQL: append the entry, add its lot with the entry's new id, move the balance;
+    returns the balance and the entry's id."""
+    return (f"WITH e AS ({sql.insert_sql(LedgerEntry)}),"  # noqa: S608 (identifiers only)
+            f"{_lot_balance_sql()}, (SELECT id FROM e)")
+
+
+@functools.cache
+def _lot_balance_sql() -> str:
+    """The end of both statements above: the lot of entry ``e`` (its values but the entry as
+    parameters), then the balance (points, membership id), returning the new balance."""
     lot_columns = list(sql.insert_columns(PointLot))
     entry_column = lot_columns.pop(_LOT_ENTRY_INDEX)
     balance = sql.column(Membership, "points_balance")
     return (
-        f"WITH e AS ({sql.insert_sql(LedgerEntry)}),"  # noqa: S608 (identifiers only)
-        f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"
+        f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"  # noqa: S608
         f" SELECT e.id, {', '.join(['%s'] * len(lot_columns))} FROM e)"
         f" UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"
-        f" WHERE {sql.column(Membership, 'id')} = %s RETURNING {balance}, (SELECT id FROM e)"
+        f" WHERE {sql.column(Membership, 'id')} = %s RETURNING {balance}"
     )
 
 
