@@ -8,6 +8,18 @@ from django.db import connection
 from django.test import Client
 
 
+def assert_error(response, status: int, code: str, field: str | None) -> dict:
+    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert list(body) == ["error"]
+    assert set(body["error"]) == {"code", "message", "field"}
+    assert body["error"]["code"] == code
+    assert body["error"]["field"] == field
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
+    return body["error"]
+
+
 def text(response) -> str:
     return response.content.decode()
 

@@ -13,20 +13,9 @@ from django.core.management.base import CommandError
 from loyalty.models import ApiKey, IdempotentRequest, LedgerEntry, Purchase, PurchaseItem
 from loyalty.services import api_key_create, api_key_revoke
 from tests.factories import MembershipFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_error(response, status: int, code: str, field: str | None) -> dict:
-    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["field"] == field
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return body["error"]
 
 
 def _get(client, path, *, authorization=None):

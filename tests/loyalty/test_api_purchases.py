@@ -26,6 +26,7 @@ from loyalty.services import (
     purchase_record,
 )
 from tests.factories import MembershipFactory, ShopFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +35,6 @@ PURCHASES = "/api/v1/purchases/"
 
 def refunds_url(purchase_id) -> str:
     return f"/api/v1/purchases/{purchase_id}/refunds/"
-
-
-def assert_error(response, status: int, code: str, field: str | None) -> dict:
-    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["field"] == field
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return body["error"]
 
 
 def counts() -> dict:

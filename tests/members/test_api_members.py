@@ -10,22 +10,11 @@ from loyalty.models import EntryKind, LedgerEntry, Membership, MembershipSource
 from loyalty.services import api_key_create, points_credit, program_rules_update
 from members.services import card_number_is_valid
 from tests.factories import MembershipFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
 MEMBERS = "/api/v1/members/"
-
-
-def assert_error(response, status: int, code: str, field: str | None) -> dict:
-    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["field"] == field
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return body["error"]
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from loyalty.services import api_key_create, program_rules_update, purchase_reco
 from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.factories import MembershipFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +29,6 @@ T0 = dt.datetime(2030, 3, 4, 10, 0, tzinfo=dt.UTC)
 
 def use_url(code: str) -> str:
     return f"/api/v1/vouchers/{code}/use"
-
-
-def assert_error(response, status: int, code: str, field: str | None) -> dict:
-    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["field"] == field
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return body["error"]
 
 
 class KeyClient:

@@ -17,6 +17,7 @@ from loyalty.models import ApiKey, ApiKeyScope
 from loyalty.services import api_key_create, purchase_record
 from rewards import services
 from rewards.models import Reward, RewardKind
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -32,18 +33,6 @@ OUTPUT_FIELDS = {
 
 def reward_url(reward_id) -> str:
     return f"/api/v1/rewards/{reward_id}/"
-
-
-def assert_error(response, status: int, code: str, field: str | None) -> dict:
-    """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    assert set(body["error"]) == {"code", "message", "field"}
-    assert body["error"]["code"] == code
-    assert body["error"]["field"] == field
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
-    return body["error"]
 
 
 class KeyClient:
