@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 from django.db import connection
@@ -57,3 +58,25 @@ def run_at_once(jobs, timeout: float = 60) -> list:
         thread.join(timeout=timeout)
     assert not any(thread.is_alive() for thread in threads), "a thread hung"
     return results
+
+
+def post_at_once(requests: list[tuple[str, dict | None, dict]]) -> list[tuple[int, dict,
+                                                                              str | None]]:
+    """POST every (path, JSON body or None, headers) with its own client in its own thread,
+    all released at once (run_at_once). Returns (status, JSON body, Idempotent-Replayed header)
+    per request, in order."""
+    def job(path: str, body: dict | None, headers: dict):
+        def post():
+            client = Client()
+            if body is None:
+                response = client.post(path, headers=headers)
+            else:
+                response = client.post(path, data=json.dumps(body),
+                                       content_type="application/json", headers=headers)
+            return (response.status_code, response.json(),
+                    response.headers.get("Idempotent-Replayed"))
+        return post
+
+    results = run_at_once([job(*request) for request in requests])
+    assert [value for kind, value in results if kind == "error"] == []
+    return [value for _kind, value in results]

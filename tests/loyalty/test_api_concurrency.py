@@ -3,12 +3,8 @@ retries a request many times at once gets one purchase, and every retry the same
 
 from __future__ import annotations
 
-import json
-import threading
-
 import pytest
 from django.db import connection
-from django.test import Client
 
 from loyalty.models import (
     EntryKind,
@@ -22,6 +18,7 @@ from loyalty.models import (
 from loyalty.services import api_key_create, program_rules_current, purchase_record
 from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory
+from tests.helpers import post_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,37 +28,6 @@ THREADS = 10
 def _require_postgres():
     require_service(connection.vendor == "postgresql",
                     "PostgreSQL (DATABASE_URL=postgres://...)")
-
-
-def _post_at_once(requests: list[tuple[str, dict, dict]]) -> list[tuple[int, dict, str | None]]:
-    """POST every (path, body, headers) in its own thread, all released by one barrier.
-    Returns (status, JSON body, Idempotent-Replayed header) per request, in order."""
-    barrier = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def worker(index: int, path: str, body: dict, headers: dict) -> None:
-        client = Client()
-        try:
-            barrier.wait(timeout=30)
-            response = client.post(path, data=json.dumps(body), content_type="application/json",
-                                   headers=headers)
-            results[index] = (response.status_code, response.json(),
-                              response.headers.get("Idempotent-Replayed"))
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, *request))
-               for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert errors == []
-    return results
 
 
 @pytest.fixture
@@ -80,7 +46,7 @@ def test_the_same_earn_request_ten_times_at_once_is_one_purchase(setup):
     body = {"member": member.card_number, "amount": "27.50", "reference": "BON-7",
             "items": [{"sku": "BRD-1", "name": "Brood", "quantity": "1", "unit_price": "27.50"}]}
 
-    results = _post_at_once([("/api/v1/purchases/", body, headers)] * THREADS)
+    results = post_at_once([("/api/v1/purchases/", body, headers)] * THREADS)
 
     statuses = [status for status, _body, _replayed in results]
     bodies = [response_body for _status, response_body, _replayed in results]
@@ -109,7 +75,7 @@ def test_ten_different_purchases_at_once_all_count(setup):
         for n in range(THREADS)
     ]
 
-    results = _post_at_once(requests)
+    results = post_at_once(requests)
 
     assert [status for status, _b, _r in results] == [201] * THREADS
     assert sorted(body["balance"] for _s, body, _r in results) == [
@@ -124,7 +90,7 @@ def test_the_same_refund_ten_times_at_once_is_one_refund(setup):
     purchase = purchase_record(shop=shop, amount="27.50", membership_id=member.pk)
     headers = {"Authorization": f"Api-Key {raw}", "Idempotency-Key": "refund-race-1"}
 
-    results = _post_at_once(
+    results = post_at_once(
         [(f"/api/v1/purchases/{purchase.pk}/refunds/", {"amount": "10.00"}, headers)] * THREADS
     )
 
@@ -146,7 +112,7 @@ def test_different_refunds_at_once_never_refund_more_than_the_purchase(setup):
         for n in range(THREADS)
     ]
 
-    results = _post_at_once(requests)
+    results = post_at_once(requests)
 
     statuses = sorted(status for status, _b, _r in results)
     assert statuses == [201, 201] + [400] * (THREADS - 2)  # 10 + 10 fit in 27.50; 30 does not
@@ -161,7 +127,7 @@ def test_the_same_customer_enrolled_ten_times_at_once_gets_one_card(setup):
     headers = {"Authorization": f"Api-Key {raw}"}
     body = {"name": "Fatima El Amrani", "email": "fatima@example.com"}
 
-    results = _post_at_once([("/api/v1/members/", body, headers)] * THREADS)
+    results = post_at_once([("/api/v1/members/", body, headers)] * THREADS)
 
     statuses = sorted(status for status, _b, _r in results)
     assert statuses == [201] + [409] * (THREADS - 1), results

@@ -4,12 +4,8 @@ gets one voucher and the same answer every time."""
 
 from __future__ import annotations
 
-import json
-import threading
-
 import pytest
 from django.db import connection
-from django.test import Client
 
 from loyalty.models import EntryKind, IdempotentRequest, LedgerEntry, Membership
 from loyalty.services import api_key_create, program_rules_current, purchase_record
@@ -17,43 +13,9 @@ from rewards import services
 from rewards.models import Reward, RewardKind, Voucher, VoucherStatus
 from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory
+from tests.helpers import post_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _post_at_once(requests: list[tuple[str, dict | None, dict]]) -> list[tuple[int, dict,
-                                                                               str | None]]:
-    """POST every (path, body, headers) in its own thread, all released by one barrier.
-    Returns (status, JSON body, Idempotent-Replayed header) per request, in order."""
-    barrier = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def worker(index: int, path: str, body: dict | None, headers: dict) -> None:
-        client = Client()
-        try:
-            barrier.wait(timeout=30)
-            if body is None:
-                response = client.post(path, headers=headers)
-            else:
-                response = client.post(path, data=json.dumps(body),
-                                       content_type="application/json", headers=headers)
-            results[index] = (response.status_code, response.json(),
-                              response.headers.get("Idempotent-Replayed"))
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, *request))
-               for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert errors == []
-    return results
 
 
 @pytest.fixture
@@ -77,7 +39,7 @@ def test_one_voucher_used_at_two_tills_at_once_is_used_once(setup):
     _key2, raw2 = api_key_create(shop=shop, name="till-2")
     path = f"/api/v1/vouchers/{voucher.code}/use"
 
-    results = _post_at_once([
+    results = post_at_once([
         (path, None, {"Authorization": f"Api-Key {raw}"}),
         (path, None, {"Authorization": f"Api-Key {raw2}"}),
     ])
@@ -102,7 +64,7 @@ def test_the_same_redemption_five_times_at_once_is_one_voucher(setup):
     headers = {"Authorization": f"Api-Key {raw}", "Idempotency-Key": "till-1-redeem-race"}
     body = {"member": member.card_number, "reward": reward.pk}
 
-    results = _post_at_once([("/api/v1/redemptions/", body, headers)] * 5)
+    results = post_at_once([("/api/v1/redemptions/", body, headers)] * 5)
 
     statuses = [status for status, _body, _replayed in results]
     bodies = [response_body for _status, response_body, _replayed in results]
