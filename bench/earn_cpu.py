@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--drf-cycle", action="store_true",
                         help="serve the earn through DRF's whole request cycle")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="then cProfile N earns and print the top own-time functions")
     args = parser.parse_args()
 
     import django
@@ -89,6 +91,19 @@ def main() -> None:
     print(f"earn{' (DRF request cycle)' if args.drf_cycle else ''}: "
           f"{figures[0]:.3f} ms CPU per request (min of {args.rounds} rounds of "
           f"{args.requests}), median {figures[len(figures) // 2]:.3f} ms")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(args.profile):
+            earn(n)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        calls = sum(row[1] for row in stats.stats.values())
+        print(f"{calls / args.profile:,.0f} function calls per earn (cProfile)")
+        stats.sort_stats("tottime").print_stats(40)
 
 
 if __name__ == "__main__":

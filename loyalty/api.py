@@ -267,10 +267,8 @@ def idempotent(request, *, shop, operation: str, perform):
     try:
         with transaction.atomic():
             status_code, body = perform(key)
-            sql.insert(IdempotentRequest(
-                shop=shop, key=key, operation=operation, request_hash=fingerprint,
-                status_code=status_code, response=body,
-            ))
+            sql.insert_row(IdempotentRequest, shop_id=shop.pk, key=key, operation=operation,
+                           request_hash=fingerprint, status_code=status_code, response=body)
         return Response(body, status=status_code)
     except Exception as exc:
         existing = IdempotentRequest.objects.filter(shop=shop, key=key,

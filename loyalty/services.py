@@ -468,20 +468,18 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
         entry = LedgerEntry(
             shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
         )
-    lot = PointLot(membership=membership, points=points, remaining=points,
-                   available_at=available_at or now) if points > 0 else None
-    if lot is not None and sql.chains_writes():
-        lot_values = sql.values(lot)
-        del lot_values[_LOT_ENTRY_INDEX]  # the entry's id comes from the first insert
-        row = sql.fetch_one(_entry_lot_balance_sql(),
-                            [*sql.values(entry), *lot_values, points, membership.pk])
+    if points > 0 and sql.chains_writes():
+        row = sql.fetch_one(_entry_lot_balance_sql(), [
+            *sql.values(entry), *_lot_values(membership, points, available_at or now),
+            points, membership.pk,
+        ])
         membership.points_balance, entry.pk = row
         entry._state.adding, entry._state.db = False, "default"
         return entry
     sql.insert(entry)
-    if lot is not None:
-        lot.entry = entry
-        sql.insert(lot)
+    if points > 0:
+        sql.insert_row(PointLot, membership_id=membership.pk, entry_id=entry.pk, points=points,
+                       remaining=points, available_at=available_at or now)
     row = sql.fetch_one(_balance_move_sql(), [points, membership.pk])
     membership.points_balance = row[0] if row else membership.points_balance + points
     return entry
@@ -493,25 +491,29 @@ _ENTRY_PURCHASE_INDEX = [f.name for f in LedgerEntry._meta.local_concrete_fields
                          if f is not LedgerEntry._meta.auto_field].index("purchase")
 
 
-def _purchase_earn_write(*, purchase: Purchase, entry: LedgerEntry,
-                         available_at: dt.datetime) -> None:
-    """PostgreSQL, a purchase that earns points: insert the purchase, its earn entry and the
-    entry's lot and move the balance in one statement — the earn's one round trip between
-    locking the card and storing the API's answer. Fills in the ids and the new balance."""
-    membership, points = entry.membership, entry.points
-    lot = PointLot(membership=membership, points=points, remaining=points,
-                   available_at=available_at)
-    entry_values = sql.values(entry)
+def _lot_values(membership: Membership, points: int, available_at: dt.datetime) -> list:
+    """The values of a new lot but its entry's id, which the statement takes from its entry."""
+    values = sql.row_values(PointLot, membership_id=membership.pk, entry_id=None, points=points,
+                            remaining=points, available_at=available_at)
+    del values[_LOT_ENTRY_INDEX]
+    return values
+
+
+def _purchase_earn_write(*, purchase: Purchase, membership: Membership, points: int,
+                         available_at: dt.datetime, entry: dict) -> None:
+    """PostgreSQL, a purchase that earns points: insert the purchase, its earn entry (of the
+    ``entry`` attributes) and the entry's lot and move the balance in one statement — the
+    earn's one round trip between locking the card and storing the API's answer. Fills in the
+    purchase's id and the new balance. The entry and the lot get no model instances: nothing
+    reads them afterwards, and the earn is the hot path."""
+    entry_values = sql.row_values(LedgerEntry, **entry, purchase_id=None)
     del entry_values[_ENTRY_PURCHASE_INDEX]  # the purchase's new id
-    lot_values = sql.values(lot)
-    del lot_values[_LOT_ENTRY_INDEX]  # the entry's new id
     row = sql.fetch_one(_purchase_entry_lot_balance_sql(), [
-        *sql.values(purchase), *entry_values, *lot_values, points, membership.pk,
+        *sql.values(purchase), *entry_values, *_lot_values(membership, points, available_at),
+        points, membership.pk,
     ])
-    membership.points_balance, purchase.pk, entry.pk = row
-    for obj in (purchase, entry):
-        obj._state.adding, obj._state.db = False, "default"
-    entry.purchase = purchase
+    membership.points_balance, purchase.pk, _entry_id = row
+    purchase._state.adding, purchase._state.db = False, "default"
 
 
 @functools.cache
@@ -645,19 +647,23 @@ def purchase_record(
             )
             earn = None
             if membership is not None and points > 0:
-                earn = LedgerEntry(
-                    shop_id=shop.pk, membership=membership, points=points, kind=EntryKind.EARN,
-                    actor_user=recorded_by, actor_api_key=api_key,
-                    idempotency_key=f"purchase:{idempotency_key}" if idempotency_key else None,
-                )
+                earn = {
+                    "shop_id": shop.pk, "membership_id": membership.pk, "points": points,
+                    "kind": EntryKind.EARN,
+                    "actor_user_id": recorded_by.pk if recorded_by else None,
+                    "actor_api_key_id": api_key.pk if api_key else None,
+                    "idempotency_key": (f"purchase:{idempotency_key}" if idempotency_key
+                                        else None),
+                }
             if earn is not None and sql.chains_writes():
-                _purchase_earn_write(purchase=purchase, entry=earn, available_at=available_at)
+                _purchase_earn_write(purchase=purchase, membership=membership, points=points,
+                                     available_at=available_at, entry=earn)
             else:
                 sql.insert(purchase)
                 if earn is not None:
-                    earn.purchase = purchase
                     _entry_write(membership=membership, points=points, kind=EntryKind.EARN,
-                                 now=now, available_at=available_at, entry=earn)
+                                 now=now, available_at=available_at,
+                                 entry=LedgerEntry(**earn, purchase_id=purchase.pk))
             if item_rows:
                 for row in item_rows:
                     row.purchase = purchase

@@ -114,11 +114,48 @@ def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
     return obj
 
 
+def insert_row(model: type[models.Model], using: str = DEFAULT_DB_ALIAS, /, **attributes) -> int:
+    """Insert a new row without a model instance (see ``row_values``); returns its key."""
+    connection = connections[using]
+    cursor = _cursor(connection)
+    cursor.execute(_insert_sql(model, connection.vendor)[0],
+                   row_values(model, using, **attributes))
+    return cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else (
+        cursor.lastrowid)
+
+
 def values(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> list:
     """The parameters of ``insert_sql(type(obj))`` for this new instance."""
     connection = connections[using]
     _sql, fields = _insert_sql(type(obj), connection.vendor)
     return [field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+            for field in fields]
+
+
+class _NewRow:
+    """What a field's ``pre_save`` reads from (and ``auto_now_add`` writes to): the attributes
+    of a row that has no model instance."""
+
+    def __init__(self, attributes: dict):
+        self.__dict__.update(attributes)
+
+
+def row_values(model: type[models.Model], using: str = DEFAULT_DB_ALIAS, /, **attributes) -> list:
+    """The parameters of ``insert_sql(model)`` for a new row with these attributes (by
+    attribute name: ``membership_id``, not ``membership``), as ``values`` would give them for
+    an instance — defaults, ``auto_now_add``, each field's database preparation — without
+    making one: for rows written on the hot path that nothing reads afterwards (a model
+    instance costs its ``__init__`` and two signals)."""
+    connection = connections[using]
+    _sql, fields = _insert_sql(model, connection.vendor)
+    row = {}
+    for field in fields:
+        row[field.attname] = (attributes.pop(field.attname) if field.attname in attributes
+                              else field.get_default())
+    if attributes:
+        raise TypeError(f"{model.__name__} has no column for {', '.join(attributes)}")
+    new_row = _NewRow(row)
+    return [field.get_db_prep_save(field.pre_save(new_row, add=True), connection)
             for field in fields]
 
 

@@ -127,6 +127,41 @@ class TestInsert:
 
         assert IdempotentRequest.objects.get(pk=record.pk).response == body
 
+    def test_a_row_without_an_instance_stores_what_an_instance_would(self, shop):
+        member = MembershipFactory(shop=shop)
+        rules = program_rules_current(shop=shop)
+        values = dict(membership_id=member.pk, amount=Decimal("9.99"), currency="EUR",
+                      rules_id=rules.pk, points_earned=90, points_available_at=timezone.now())
+        before = timezone.now()
+
+        by_row = sql.insert_row(Purchase, shop_id=shop.pk, idempotency_key="row", **values)
+        by_instance = sql.insert(Purchase(shop=shop, idempotency_key="instance", **values))
+
+        row, instance = (fields_of(Purchase.objects.get(pk=pk))
+                         for pk in (by_row, by_instance.pk))
+        assert row["created_at"] >= before  # auto_now_add, as for an instance
+        assert row.pop("id") != instance.pop("id")
+        assert row.pop("idempotency_key") == "row"
+        instance.pop("idempotency_key")
+        row.pop("created_at"), instance.pop("created_at")
+        assert row == instance  # defaults (refunded amount, reference, …) included
+        assert row["refunded_amount"] == Decimal("0") and row["reference"] == ""
+
+    def test_a_row_of_json_round_trips(self, shop):
+        body = {"id": 1, "text": "Brød — €", "nested": [1, {"ok": True}]}
+
+        pk = sql.insert_row(IdempotentRequest, shop_id=shop.pk, key="k", operation="purchase",
+                            request_hash="0" * 64, status_code=201, response=body)
+
+        assert IdempotentRequest.objects.get(pk=pk).response == body
+
+    def test_a_row_with_an_unknown_attribute_is_refused_before_any_sql(self, shop):
+        with CaptureQueriesContext(connection) as captured, pytest.raises(TypeError,
+                                                                          match="shop"):
+            sql.row_values(IdempotentRequest, shop=shop, key="k")  # shop_id, not shop
+
+        assert len(captured) == 0
+
     def test_a_constraint_is_an_integrity_error_and_the_transaction_keeps_nothing(self, shop):
         values = dict(shop=shop, key="k", operation="purchase", request_hash="0" * 64,
                       status_code=201, response={})
