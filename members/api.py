@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from loyalty import selectors
-from loyalty.api import ApiError, ShopApiView
+from loyalty.api import ApiError, InputSerializer, ShopApiView
 from loyalty.models import Language, MembershipSource
 
 from . import services
@@ -16,7 +16,7 @@ from . import services
 LOOKUP_LIMIT = 20
 
 
-class MemberInput(serializers.Serializer):
+class MemberInput(InputSerializer):
     name = serializers.CharField(max_length=150)
     email = serializers.CharField(required=False, allow_blank=True, default="")
     phone = serializers.CharField(required=False, allow_blank=True, default="")

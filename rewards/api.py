@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
-from loyalty.api import ApiError, ShopApiView, idempotent
+from loyalty.api import ApiError, InputSerializer, ShopApiView, idempotent
 from loyalty.models import ApiKeyScope
 
 from . import services
@@ -27,7 +27,7 @@ class ManageScope(permissions.BasePermission):
             request.auth is not None and request.auth.scope == ApiKeyScope.MANAGE)
 
 
-class RewardInput(serializers.Serializer):
+class RewardInput(InputSerializer):
     """The same fields and validation as the dashboard's form (the service checks them)."""
 
     kind = serializers.ChoiceField(choices=RewardKind.values)
@@ -107,7 +107,7 @@ class RewardDetailView(ShopApiView):
         return Response(RewardOutput(reward).data)
 
 
-class RedemptionInput(serializers.Serializer):
+class RedemptionInput(InputSerializer):
     member = serializers.CharField(help_text="The member's card number.")
     reward = serializers.IntegerField()
 
