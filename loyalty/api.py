@@ -162,7 +162,12 @@ def json_response(body, status_code: int) -> HttpResponse:
     """``body`` as JSON, rendered as DRF's ``JSONRenderer`` renders it, in one response object
     (a DRF ``Response`` is a template response that is rendered into itself later): for the
     answers of writes, which are always JSON. Errors still come as DRF's ``Response``."""
-    return HttpResponse(_JSON.render(body), status=status_code, content_type="application/json")
+    return rendered_response(_JSON.render(body), status_code)
+
+
+def rendered_response(content: bytes | str, status_code: int) -> HttpResponse:
+    """A JSON answer whose body is already rendered."""
+    return HttpResponse(content, status=status_code, content_type="application/json")
 
 
 def _json_body(request) -> dict | list:
@@ -256,7 +261,8 @@ def request_fingerprint(data) -> str:
 
 def idempotent(request, *, shop, operation: str, perform):
     """Run ``perform() -> (status, body)`` once per Idempotency-Key: a replay with the same body
-    gets the stored status and body; the same key with another body gets 409.
+    gets the stored status and the very bytes of the stored body; the same key with another
+    body gets 409.
 
     The work and its record commit together, in one transaction without savepoints: the
     record is written last, with the answer. A replay, or a concurrent twin, fails on a unique
@@ -276,9 +282,11 @@ def idempotent(request, *, shop, operation: str, perform):
     try:
         with transaction.atomic():
             status_code, body = perform(key)
+            content = _JSON.render(body)
             sql.insert_row(IdempotentRequest, shop_id=shop.pk, key=key, operation=operation,
-                           request_hash=fingerprint, status_code=status_code, response=body)
-        return json_response(body, status_code)
+                           request_hash=fingerprint, status_code=status_code,
+                           response=content.decode())
+        return rendered_response(content, status_code)
     except Exception as exc:
         existing = IdempotentRequest.objects.filter(shop=shop, key=key,
                                                     operation=operation).first()
@@ -288,7 +296,7 @@ def idempotent(request, *, shop, operation: str, perform):
             raise
     if existing.request_hash != fingerprint:
         raise _key_reused()
-    response = json_response(existing.response, existing.status_code)
+    response = rendered_response(existing.response, existing.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
 

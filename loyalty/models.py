@@ -613,7 +613,9 @@ class IdempotentRequest(models.Model):
     operation = models.CharField(max_length=40)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    # The answer's body as it was sent (JSON text): a replay sends the same bytes, and nothing
+    # has to encode it twice or parse it into jsonb.
+    response = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

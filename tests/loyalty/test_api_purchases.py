@@ -24,6 +24,7 @@ from loyalty.services import (
     program_rules_current,
     program_rules_update,
     purchase_record,
+    shop_update,
 )
 from tests.factories import MembershipFactory, ShopFactory
 from tests.helpers import assert_error
@@ -353,11 +354,29 @@ class TestIdempotency:
         for replay in (second, third):
             assert replay.status_code == 201
             assert replay.json() == first.json()
+            assert replay.content == first.content  # the stored bytes, not a new rendering
+            assert replay["Content-Type"] == first["Content-Type"] == "application/json"
             assert replay["Idempotent-Replayed"] == "true"
         assert counts() == after_first
         assert after_first["purchases"] == after_first["entries"] == 1
         member.refresh_from_db()
         assert member.points_balance == 270
+
+    def test_a_replay_sends_the_first_answer_even_after_the_shop_changed(self, api, shop,
+                                                                         member):
+        body = {"member": member.card_number, "amount": "27.50"}
+        first = api.post(PURCHASES, body, key="replay-tz")
+        assert first.json()["points_earned"] == 270
+        shop_update(shop=shop, time_zone="America/New_York")
+        program_rules_update(shop=shop, by=None, points_per_unit=99)
+
+        replay = api.post(PURCHASES, body, key="replay-tz")
+
+        assert replay.status_code == 201
+        assert replay.content == first.content  # its times in the zone of then, its points
+        assert replay["Idempotent-Replayed"] == "true"
+        assert api.post(PURCHASES, body, key="fresh").json()["created_at"][-6:] in (
+            "-05:00", "-04:00")  # a new purchase is answered in the new zone
 
     def test_a_replay_with_keys_in_another_order_is_a_replay(self, api, member):
         first = api.post(PURCHASES, {"member": member.card_number, "amount": "27.50"},

@@ -119,13 +119,11 @@ class TestInsert:
         assert stored.amount == Decimal("27.50") and stored.refunded_amount == Decimal("0")
 
     def test_json_round_trips(self, shop):
-        body = {"id": 1, "balance": 270, "nested": {"ok": True}, "text": "Brød — €"}
+        steps = [{"min_amount": "20.00", "points": 1000, "note": "Brød — €", "ok": True}]
 
-        record = sql.insert(IdempotentRequest(shop=shop, key="k", operation="purchase",
-                                              request_hash="0" * 64, status_code=201,
-                                              response=body))
+        rules = sql.insert(ProgramRules(shop=shop, version=90, steps=steps))
 
-        assert IdempotentRequest.objects.get(pk=record.pk).response == body
+        assert ProgramRules.objects.get(pk=rules.pk).steps == steps
 
     def test_a_row_without_an_instance_stores_what_an_instance_would(self, shop):
         member = MembershipFactory(shop=shop)
@@ -148,12 +146,13 @@ class TestInsert:
         assert row["refunded_amount"] == Decimal("0") and row["reference"] == ""
 
     def test_a_row_of_json_round_trips(self, shop):
-        body = {"id": 1, "text": "Brød — €", "nested": [1, {"ok": True}]}
+        steps = [{"min_amount": "20.00", "points": 1000}, {"note": "Brød — €", "ok": [1, None]}]
 
-        pk = sql.insert_row(IdempotentRequest, shop_id=shop.pk, key="k", operation="purchase",
-                            request_hash="0" * 64, status_code=201, response=body)
+        pk = sql.insert_row(ProgramRules, shop_id=shop.pk, version=91, steps=steps)
 
-        assert IdempotentRequest.objects.get(pk=pk).response == body
+        stored = ProgramRules.objects.get(pk=pk)
+        assert stored.steps == steps
+        assert stored.points_per_unit == ProgramRules._meta.get_field("points_per_unit").default
 
     def test_a_row_with_an_unknown_attribute_is_refused_before_any_sql(self, shop):
         with CaptureQueriesContext(connection) as captured, pytest.raises(TypeError,
