@@ -8,7 +8,7 @@ Runs ``bench/earn_cpu.py`` under callgrind twice — with ``--small`` and with `
 after the same warm-up — and divides the difference by the extra earns, so start-up, imports
 and the warm-up cancel out. Counts this process only (user space: Python, Django, DRF,
 psycopg's C code), not PostgreSQL and not the kernel. Needs ``valgrind`` and the bench database
-(``bench/earn_api.py`` builds it). Repeated runs agree to well under 0.1%.
+(``bench/earn_api.py`` builds it). Repeated runs agree within about 0.2%.
 """
 
 from __future__ import annotations
