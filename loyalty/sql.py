@@ -103,12 +103,7 @@ def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
     """Insert a new instance as ``obj.save()`` would (defaults, ``auto_now_add``, database
     preparation of each value), without building the statement each time. No signals are
     sent: Trouw has none on these models (business rules are explicit, not signals)."""
-    connection = connections[using]
-    cursor = _cursor(connection)
-    cursor.execute(_insert_sql(type(obj), connection.vendor)[0], values(obj, using))
-    pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else (
-        cursor.lastrowid)
-    obj.pk = pk
+    obj.pk = _insert(type(obj), values(obj, using), using)
     obj._state.adding = False
     obj._state.db = using
     return obj
@@ -116,10 +111,13 @@ def insert(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> models.Model:
 
 def insert_row(model: type[models.Model], using: str = DEFAULT_DB_ALIAS, /, **attributes) -> int:
     """Insert a new row without a model instance (see ``row_values``); returns its key."""
+    return _insert(model, row_values(model, using, **attributes), using)
+
+
+def _insert(model: type[models.Model], params: list, using: str):
     connection = connections[using]
     cursor = _cursor(connection)
-    cursor.execute(_insert_sql(model, connection.vendor)[0],
-                   row_values(model, using, **attributes))
+    cursor.execute(_insert_sql(model, connection.vendor)[0], params)
     return cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else (
         cursor.lastrowid)
 
