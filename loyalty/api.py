@@ -262,7 +262,8 @@ def request_fingerprint(data) -> str:
 def idempotent(request, *, shop, operation: str, perform):
     """Run ``perform() -> (status, body)`` once per Idempotency-Key: a replay with the same body
     gets the stored status and the very bytes of the stored body; the same key with another
-    body gets 409.
+    body, or sent to another endpoint (``operation``), gets 409: a key names one request of
+    the shop.
 
     The work and its record commit together, in one transaction without savepoints: the
     record is written last, with the answer. A replay, or a concurrent twin, fails on a unique
@@ -288,14 +289,13 @@ def idempotent(request, *, shop, operation: str, perform):
                            response=content.decode())
         return rendered_response(content, status_code)
     except Exception as exc:
-        existing = IdempotentRequest.objects.filter(shop=shop, key=key,
-                                                    operation=operation).first()
+        existing = IdempotentRequest.objects.filter(shop=shop, key=key).first()
         if existing is None:
             if isinstance(exc, IntegrityError | services.DuplicateRequest):
                 raise _key_reused() from None
             raise
-    if existing.request_hash != fingerprint:
-        raise _key_reused()
+    if existing.operation != operation or existing.request_hash != fingerprint:
+        raise _key_reused()  # another request, or the same body sent to another endpoint
     response = rendered_response(existing.response, existing.status_code)
     response["Idempotent-Replayed"] = "true"
     return response

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiKeyScope, Currency, Language, Shop
+from .points import MAX_POINTS_PER_PURCHASE
 
 COMMON_TIME_ZONES = [
     "Europe/Amsterdam", "Europe/Stockholm", "Europe/Brussels", "Europe/Berlin",
@@ -132,7 +133,8 @@ class ProgramRulesForm(forms.Form):
     minimum_amount = forms.DecimalField(label=_("Minimum purchase"), min_value=0,
                                         max_digits=12, decimal_places=2)
     cap_per_purchase = forms.IntegerField(label=_("Most points per purchase (optional)"),
-                                          min_value=1, required=False)
+                                          min_value=1, max_value=MAX_POINTS_PER_PURCHASE,
+                                          required=False)
     points_per_currency_value = forms.IntegerField(
         label=_("Points worth 1 currency unit"), min_value=1, max_value=1_000_000,
         help_text=_("Used to show points as money, e.g. 100 points = €1."),

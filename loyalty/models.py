@@ -607,7 +607,8 @@ class PointLot(models.Model):
 class IdempotentRequest(models.Model):
     """An API write done under an Idempotency-Key: its replay gets the same status and body."""
 
-    # No index of its own: the unique (shop, operation, key) index starts with the shop.
+    # No index of its own: the unique (shop, key) index starts with the shop. One key names one
+    # request of a shop, whatever the endpoint: sent to another one it is a 409, not new work.
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=120)
     operation = models.CharField(max_length=40)
@@ -620,8 +621,7 @@ class IdempotentRequest(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["shop", "operation", "key"],
-                                    name="idempotent_request_unique"),
+            models.UniqueConstraint(fields=["shop", "key"], name="idempotent_request_key_unique"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
+# The most points one purchase may earn (a cap or a step may not exceed it either), and the most
+# a card may hold: both well inside the database's integer columns, so that no rule and no
+# amount can make a write fail half-way instead of being refused with a clear message.
+MAX_POINTS_PER_PURCHASE = 100_000_000
+MAX_BALANCE = 2_000_000_000
+
 
 def points_for_amount(*, rules, amount: Decimal) -> int:
     """Whole currency units times the rate (cents rounded down); the highest step reached

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import secrets
 from decimal import Decimal, InvalidOperation
 
@@ -43,7 +44,7 @@ from .models import (
     StaffRole,
     User,
 )
-from .points import points_for_amount
+from .points import MAX_BALANCE, MAX_POINTS_PER_PURCHASE, points_for_amount
 from .selectors import UNDO_WINDOW, api_key_hash, api_keys_forget, digits_only
 
 INVITATION_SALT = "trouw.staff-invitation"
@@ -273,6 +274,7 @@ def staff_set_active(*, shop: Shop, staff_member_id: int, active: bool, acting_u
 # writes a ledger entry, moves lots and updates the cached balance in one transaction.
 
 MAX_AMOUNT = Decimal("100000.00")
+_MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 
 
 def field_error(field: str, message: str, code: str = "invalid") -> ValidationError:
@@ -293,12 +295,27 @@ def money_display(amount: Decimal) -> str:
     return formats.number_format(amount, decimal_pos=2, force_grouping=True)
 
 
+def points_display(points: int) -> str:
+    """A number of points for a message, grouped as the active language groups it."""
+    return formats.number_format(points, force_grouping=True)
+
+
+def _balance_room_check(membership: Membership, points: int) -> None:
+    """Refuse points that would take the (locked) card beyond MAX_BALANCE."""
+    if points > 0 and membership.points_balance + points > MAX_BALANCE:
+        raise field_error("member", _("This card cannot hold more points (at most %(max)s).") % {
+            "max": points_display(MAX_BALANCE)}, code="conflict")
+
+
 def money_parse(value, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
     """Parse an amount of money strictly: a number with at most two decimals, positive, sane."""
     if isinstance(value, float):
         value = repr(value)
+    text = str(value).strip() if value is not None else ""
     try:
-        amount = Decimal(str(value).strip().replace(",", ".")) if value is not None else None
+        # Plain digits (0-9) with one optional decimal point or comma: Decimal alone would also
+        # take "1e2", "1_000", "Infinity" and digits of other scripts.
+        amount = Decimal(text.replace(",", ".")) if _MONEY_TEXT.fullmatch(text) else None
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
@@ -346,6 +363,9 @@ def _steps_clean(steps) -> list[dict]:
         if points <= 0:
             raise ValidationError({"steps": [_("Step %(n)s: points must be more than zero.") % {
                 "n": index}]})
+        if points > MAX_POINTS_PER_PURCHASE:
+            raise ValidationError({"steps": [_("Step %(n)s: at most %(max)s points.") % {
+                "n": index, "max": points_display(MAX_POINTS_PER_PURCHASE)}]})
         cleaned.append({"min_amount": str(min_amount), "points": points})
     amounts = [step["min_amount"] for step in cleaned]
     if len(set(amounts)) != len(amounts):
@@ -391,6 +411,9 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
     cap = values["cap_per_purchase"]
     if cap is not None and (not isinstance(cap, int) or cap <= 0):
         errors["cap_per_purchase"] = [_("Enter a number above zero, or leave it empty.")]
+    elif cap is not None and cap > MAX_POINTS_PER_PURCHASE:
+        errors["cap_per_purchase"] = [_("At most %(max)s points.") % {
+            "max": points_display(MAX_POINTS_PER_PURCHASE)}]
     if errors:
         raise ValidationError(errors)
     if all(getattr(current, name) == values[name] for name in allowed) and current.pk:
@@ -464,6 +487,7 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
     move the cached balance. Points out must already have been taken from lots by the caller."""
     # Plain SQL (loyalty.sql): every earn runs this. On PostgreSQL the entry, its lot and the
     # balance are one statement (one round trip instead of three).
+    _balance_room_check(membership, points)
     if entry is None:
         entry = LedgerEntry(
             shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
@@ -638,6 +662,13 @@ def purchase_record(
                                              card_number=card_number)
             rules = program_rules_current(shop=shop)
             points = points_for_amount(rules=rules, amount=amount) if membership else 0
+            if points > MAX_POINTS_PER_PURCHASE:
+                raise ValidationError({"amount": [_(
+                    "This purchase would earn more than %(max)s points, the most one purchase "
+                    "may earn. Set a cap or lower the rate in the earn rules."
+                ) % {"max": points_display(MAX_POINTS_PER_PURCHASE)}]}, code="invalid")
+            if membership is not None:
+                _balance_room_check(membership, points)
             available_at = now + dt.timedelta(days=rules.pending_days)
             purchase = Purchase(
                 shop=shop, membership=membership, amount=amount, currency=currency,
@@ -769,11 +800,15 @@ def purchase_undo(*, shop: Shop, purchase_id: int, reason: str, by: User) -> Ref
     if timezone.now() - purchase.created_at > UNDO_WINDOW:
         raise ValidationError(_("A purchase can be undone within 10 minutes only. "
                                 "Record a refund instead."))
+    already = ValidationError(_("This purchase has been (partly) refunded already."))
     if purchase.refunded_amount > 0:
-        raise ValidationError(_("This purchase has been (partly) refunded already."))
-    return purchase_refund(shop=shop, purchase_id=purchase.pk, amount=purchase.amount,
-                           reason=_("Undone at the counter: %(reason)s") % {"reason": reason},
-                           recorded_by=by, idempotency_key=f"undo:{purchase.pk}")
+        raise already
+    try:
+        return purchase_refund(shop=shop, purchase_id=purchase.pk, amount=purchase.amount,
+                               reason=_("Undone at the counter: %(reason)s") % {"reason": reason},
+                               recorded_by=by, idempotency_key=f"undo:{purchase.pk}")
+    except DuplicateRequest:
+        raise already from None  # undone at the same moment from another screen
 
 
 def points_spend(

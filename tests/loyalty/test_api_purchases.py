@@ -270,11 +270,12 @@ class TestEarnErrors:
         earn = api.post(PURCHASES, {"member": member.card_number, "amount": "27.50"}, key=key)
         assert earn.status_code == 201, earn.content
 
-        refund = api.post(refunds_url(earn.json()["id"]), {"amount": "27.50"}, key=key)
+        refund = api.post(refunds_url(earn.json()["id"]), {"amount": "27.50"}, key="r" * 100)
 
         assert refund.status_code == 201, refund.content
         assert refund.json()["balance"] == 0
         assert Purchase.objects.get().idempotency_key == f"api:{key}"
+        assert Refund.objects.get().idempotency_key.endswith("r" * 100)
 
     def test_an_overlong_idempotency_key_is_400(self, api, member):
         response = api.post(PURCHASES, {"member": member.card_number, "amount": "27.50"},
@@ -286,6 +287,8 @@ class TestEarnErrors:
     @pytest.mark.parametrize("amount", [
         "-1", "-0.01", "0", "0.00", "abc", "", "  ", "1.234", "0.001", "1e9", "1E9",
         "100000.01", "999999999999", "NaN", "Infinity", "-Infinity",
+        "1_000", "1e2", "2E1", "\u0661\u0662", "\uff11\uff12", "1.2.3", "1,2,3", "12 50", "0x10",
+        "27.50 EUR", "€27.50", "+-1", ".", ",",
     ])
     def test_a_bad_amount_is_400_on_amount_and_writes_nothing(self, api, member, amount):
         response = api.post(PURCHASES, {"member": member.card_number, "amount": amount},
@@ -465,6 +468,41 @@ class TestIdempotency:
         assert second.json() == first.json()
         assert second["Idempotent-Replayed"] == "true"
         assert Purchase.objects.count() == 1
+
+    def test_a_key_sent_to_another_endpoint_is_409_and_writes_nothing(self, api, member):
+        first = api.post(PURCHASES, {"member": member.card_number, "amount": "27.50"},
+                         key="one-key")
+        second = api.post(PURCHASES, {"member": member.card_number, "amount": "10.00"},
+                          key="two-key")
+        purchase_id, other_id = first.json()["id"], second.json()["id"]
+        refund = api.post(refunds_url(purchase_id), {"amount": "5.00"}, key="refund-key")
+        assert refund.status_code == 201
+        before = counts()
+
+        answers = [
+            api.post(refunds_url(other_id), {"amount": "5.00"}, key="refund-key"),
+            api.post(PURCHASES, {"amount": "5.00"}, key="refund-key"),
+            api.post(refunds_url(purchase_id), {"amount": "27.50"}, key="one-key"),
+        ]
+
+        for answer in answers:
+            assert_error(answer, 409, "idempotency_key_reused", "Idempotency-Key")
+        assert counts() == before
+        assert Purchase.objects.get(pk=other_id).refunded_amount == 0
+
+
+class TestNoCard:
+    @pytest.mark.parametrize("member_value", [None, "", "   "], ids=["null", "empty", "blank"])
+    def test_no_card_is_a_sale_without_a_member(self, api, member_value):
+        response = api.post(PURCHASES, {"member": member_value, "amount": "9.95"},
+                            key=f"no-card-{member_value!r}")
+
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert (body["member"], body["points_earned"], body["balance"]) == (None, 0, None)
+        purchase = Purchase.objects.get(pk=body["id"])
+        assert purchase.membership is None and purchase.amount == Decimal("9.95")
+        assert LedgerEntry.objects.count() == 0
 
 
 # --- Refunds -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db.models import Sum
 from loyalty import selectors, services
 from loyalty.models import EntryKind, LedgerEntry, Membership, PointLot, Purchase, Refund
 from tests.conftest import require_service
-from tests.factories import MembershipFactory, ShopFactory
+from tests.factories import MembershipFactory, ShopFactory, UserFactory
 from tests.helpers import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -177,3 +177,24 @@ def test_refunds_and_spends_at_once_never_overdraw():
     member = Membership.objects.get(pk=member.pk)
     assert member.points_balance == 500 - 100 * spent - totals["r"] == 0
     assert selectors.ledger_mismatches() == []
+
+
+def test_two_undos_of_one_purchase_at_once_make_one_refund():
+    shop, member = _shop_and_member()
+    staff = UserFactory()
+    purchase = services.purchase_record(shop=shop, amount="27.50", membership_id=member.pk)
+
+    def undo():
+        return services.purchase_undo(shop=shop, purchase_id=purchase.pk, reason="Oops",
+                                      by=staff)
+
+    results = run_at_once([undo, undo])
+
+    assert sorted(status for status, _value in results) == ["error", "ok"]
+    refused = next(value for status, value in results if status == "error")
+    assert isinstance(refused, ValidationError)  # a message for the cashier, not a crash
+    assert Refund.objects.filter(purchase=purchase).count() == 1
+    member.refresh_from_db()
+    assert member.points_balance == 0
+    assert LedgerEntry.objects.filter(membership=member).aggregate(
+        total=Sum("points"))["total"] == 0

@@ -564,6 +564,23 @@ class TestUndo:
         assert _counts() == before
         assert Refund.objects.filter(purchase=purchase).count() == 1
 
+    def test_undo_at_the_same_moment_as_another_is_refused_not_a_crash(self, shop, staff_user,
+                                                                        member):
+        purchase = _record(shop, member, "27.50")
+        services.purchase_undo(shop=shop, purchase_id=purchase.pk, reason="Oops", by=staff_user)
+        # The second screen read the purchase before the first undo committed: its quick check
+        # saw nothing refunded yet, and it meets the first undo only under the lock.
+        Purchase.objects.filter(pk=purchase.pk).update(refunded_amount=0)
+        before = _counts()
+
+        with pytest.raises(ValidationError) as refused:
+            services.purchase_undo(shop=shop, purchase_id=purchase.pk, reason="Also oops",
+                                   by=staff_user)
+
+        assert refused.value.messages == ["This purchase has been (partly) refunded already."]
+        assert _counts() == before
+        assert Refund.objects.filter(purchase=purchase).count() == 1
+
     def test_undo_of_a_partly_refunded_purchase_is_refused(self, shop, staff_user, member):
         purchase = _record(shop, member, "27.50")
         services.purchase_refund(shop=shop, purchase_id=purchase.pk, amount="1.00")

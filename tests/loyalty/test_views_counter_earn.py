@@ -198,6 +198,9 @@ BAD_AMOUNTS = [
     ("abc", "Enter an amount, such as 27.50."),
     ("1.234", "Use at most two decimals."),
     ("", "This field is required."),
+    ("1_0", "Enter an amount, such as 27.50."),
+    ("1e2", "Enter an amount, such as 27.50."),
+    ("\u0661\u0662", "Enter an amount, such as 27.50."),
 ]
 
 
