@@ -97,8 +97,9 @@ def test_staff_records_a_purchase_and_the_member_sees_it(new_page, screenshot, c
     expect(card).to_contain_text("worth €2.70")
     history = phone.locator(".history li")
     expect(history).to_have_count(1)
-    expect(history.first.locator(".entry-text")).to_have_text("Purchase of €27.50")
-    expect(history.first.locator(".entry-points")).to_have_text("+270")
+    expect(history.first.locator(".entry-text")).to_have_text(
+        "Purchase of €27.50 at De Gouden Korst")
+    expect(history.first.locator(".entry-points")).to_have_text("+270 points")
     # Nothing sticks out sideways on a phone.
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     screenshot(phone, "portal-history")

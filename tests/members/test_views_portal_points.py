@@ -96,13 +96,31 @@ def test_history_in_plain_words(member_client, shop, member, owner):
     assert entry_texts(content) == [
         "Adjustment: sorry for the wait",
         "Refund of €10.00",
-        "Purchase of €27.50",
+        "Purchase of €27.50 at Bakkerij Noord",
         "Welcome bonus",
     ]
     points = re.findall(r'<span class="entry-points (plus|minus)">([^<]*)</span>', content)
     # 270 × 10.00 / 27.50 = 98.18…: 98 points go back.
-    assert points == [("plus", "+25"), ("minus", "-98"), ("plus", "+270"), ("plus", "+50")]
+    assert points == [("plus", "+25 points"), ("minus", "-98 points"), ("plus", "+270 points"),
+                      ("plus", "+50 points")]
     assert re.search(r'<div class="points">\s*247\s*</div>', content)
+
+
+def test_one_point_in_the_history_is_singular(member_client, shop, member, owner):
+    credit(shop, member, 1, "a point", owner)
+
+    content = text(member_client.get(card_url(shop)))
+
+    assert re.findall(r'<span class="entry-points plus">([^<]*)</span>', content) == ["+1 point"]
+
+
+def test_the_counter_and_the_dashboard_keep_the_short_lines(staff_client, shop, member):
+    services.purchase_record(shop=shop, amount="27.50", membership_id=member.pk)
+
+    content = text(staff_client.get(f"/counter/{shop.slug}/members/{member.card_number}/"))
+
+    assert entry_texts(content) == ["Purchase of €27.50"]
+    assert re.findall(r'<span class="entry-points plus">([^<]*)</span>', content) == ["+270"]
 
 
 def test_history_is_paginated_by_15(member_client, shop, member, owner):
@@ -161,7 +179,7 @@ def test_another_members_entries_never_appear(member_client, shop, other_shop, m
     assert "Page 1 of 2" in text(member_client.get(card_url(shop)))
 
     other_card = text(member_client.get(card_url(other_shop)))
-    assert entry_texts(other_card) == ["Purchase of €88.00"]
+    assert entry_texts(other_card) == [f"Purchase of €88.00 at {other_shop.name}"]
 
 
 def test_a_new_member_sees_an_empty_history(member_client, shop):
@@ -249,11 +267,12 @@ def test_the_card_is_in_the_members_language_too(shop, owner):
     content = text(response)
     assert re.search(r'<div class="points">\s*1\.270\s*</div>', content)
     assert "€\u00a012,70" in content
-    english = ["Your points history", "Purchase of %(amount)s"]
+    english = ["Your points history", "Purchase of %(amount)s at %(shop)s"]
     history, purchase_of = dutch = _dutch(*english)
     assert all(nl != en for nl, en in zip(dutch, english, strict=True)), dutch
     assert escape(history) in content
-    assert entry_texts(content)[0] == purchase_of % {"amount": "€\u00a027,50"}
+    assert entry_texts(content)[0] == purchase_of % {"amount": "€\u00a027,50",
+                                                     "shop": "Bakkerij Noord"}
 
 
 def test_a_chosen_language_wins_over_the_members_language(shop, rules):
