@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import api
 from .access import public_view
-from .views import counter, dashboard, public
+from .views import counter, dashboard, errors, public
 
 dashboard_patterns = [
     path("", dashboard.index, name="index"),
@@ -61,6 +61,10 @@ urlpatterns = [
          name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+# JSON in the API's error shape under /api/v1/, Django's HTML pages elsewhere.
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 if settings.DEBUG:
     from django.conf.urls.static import static
