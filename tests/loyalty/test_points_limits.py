@@ -5,6 +5,7 @@ on PostgreSQL (where such a write would otherwise fail half-way with "integer ou
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from loyalty import services
 from loyalty.forms import ProgramRulesForm
 from loyalty.models import EntryKind, IdempotentRequest, LedgerEntry, PointLot, Purchase
 from loyalty.points import MAX_BALANCE, MAX_POINTS_PER_PURCHASE
-from tests.helpers import assert_error
+from tests.helpers import assert_error, text
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,21 @@ class TestCredits:
                                    reason="typo", by=owner)
 
         assert LedgerEntry.objects.count() == 0
+
+
+class TestCounter:
+    def test_a_full_card_at_the_counter_shows_why_and_records_nothing(self, staff_client, shop,
+                                                                      owner, member):
+        services.points_credit(shop=shop, membership_id=member.pk, points=MAX_BALANCE - 100,
+                               kind=EntryKind.ADJUSTMENT, note="test", actor_user=owner)
+        page = text(staff_client.get(f"/counter/{shop.slug}/members/{member.card_number}/"))
+        token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
+        before = counts()
+
+        response = staff_client.post(
+            f"/counter/{shop.slug}/members/{member.card_number}/earn/",
+            {"amount": "27.50", "token": token})
+
+        assert response.status_code == 400
+        assert "This card cannot hold more points (at most 2,000,000,000)." in text(response)
+        assert counts() == before
