@@ -401,10 +401,10 @@ class PurchasesView(ShopApiView):
     )
     def post(self, request):
         """Points follow the shop's rules in force; the answer says which version. `member`
-        null records a sale without a card. Send an `Idempotency-Key` (a UUID, say) with every
-        purchase: sending it again with the same body answers the same, with
-        `Idempotent-Replayed: true`, and records nothing; the same key with another body is a
-        409."""
+        null (or an empty string) records a sale without a card. Send an `Idempotency-Key` (a
+        UUID, say) with every purchase: sending it again with the same body answers the same,
+        with `Idempotent-Replayed: true`, and records nothing; the same key with another body,
+        or used before on another endpoint, is a 409."""
         data = PurchaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
