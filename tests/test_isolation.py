@@ -4,11 +4,22 @@ The test walks Django's URL resolver, so a new URL is covered the moment it is a
 declares no audience (see ``loyalty/access.py``) fails here, and every non-public view is opened
 with GET and POST as people who must not see the shop's data. They must get a redirect to sign-in
 (anonymous), 403 or 404 — and nothing in the database may change.
+
+Those requests name the victim shop in the URL. Two more kinds name it only in what they point
+at: a shop's own pages (its slug) with another shop's ids, and API requests with one shop's key
+and valid bodies that name another shop's card, purchase, reward or voucher. Each must be
+refused as "not found" (403 where that is the answer) and change nothing, in either shop — and
+each API request, sent with the key's own shop's objects instead, succeeds, so it was the shop
+check that stopped it, not the input's validation.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -16,10 +27,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from loyalty.access import AUDIENCE_ATTR, Audience
 from loyalty.models import (
     ApiKey,
+    ApiKeyScope,
+    IdempotentRequest,
     LedgerEntry,
     Membership,
+    PointLot,
     ProgramRules,
     Purchase,
+    PurchaseItem,
     Refund,
     Shop,
     StaffInvitation,
@@ -37,6 +52,7 @@ from tests.factories import (
     StaffMemberFactory,
     UserFactory,
 )
+from tests.helpers import assert_error
 
 DENIED = {403, 404}
 
@@ -113,15 +129,37 @@ def outsiders(db):
     }
 
 
+@pytest.fixture
+def intruder(outsiders):
+    """The other shop (the outsiders') with a card that has points, a purchase, a reward, an open
+    voucher and API keys of both scopes: what its own requests name instead of the victim's."""
+    shop = Shop.objects.get(slug="kaashandel-anders")
+    member = Membership.objects.get(shop=shop)
+    purchase = purchase_record(shop=shop, amount="100.00", membership_id=member.pk)
+    reward = reward_create(shop=shop, kind="perk", name="Kaasplankje", points_cost=10)
+    voucher = voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
+    return {
+        "shop": shop,
+        "objects": {"card": member.card_number, "purchase": purchase.pk, "reward": reward.pk,
+                    "code": voucher.code},
+        "keys": {"till": api_key_create(shop=shop, name="till-anders")[1],
+                 "manage": api_key_create(shop=shop, name="sync-anders",
+                                          scope=ApiKeyScope.MANAGE)[1]},
+    }
+
+
+def url_params(route: str, pattern: URLPattern) -> set[str]:
+    return set(pattern.pattern.regex.groupindex) | set(re.findall(r"<(?:\w+:)?(\w+)>", route))
+
+
 def build_url(route: str, name: str | None, pattern: URLPattern, values: dict) -> str:
-    params = list(pattern.pattern.regex.groupindex)
     prefix_params = re.findall(r"<(?:\w+:)?(\w+)>", route)
-    missing = [p for p in set(params) | set(prefix_params) if p not in values]
+    missing = [p for p in url_params(route, pattern) if p not in values]
     assert not missing, (
         f"URL {route!r} takes {missing}: add a sample value for it to the victim fixture"
     )
     if name:
-        kwargs = {p: values[p] for p in set(params) | set(prefix_params)}
+        kwargs = {p: values[p] for p in url_params(route, pattern)}
         return reverse(name, kwargs=kwargs)
     url = "/" + route.replace("^", "").replace("$", "")
     url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), url)
@@ -140,9 +178,13 @@ def snapshot():
         LedgerEntry.objects.count(), Purchase.objects.count(), Refund.objects.count(),
         sorted(ApiKey.objects.values_list("pk", "revoked_at")),
         sorted(ProgramRules.objects.values_list("pk", "version")),
-        sorted(Reward.objects.values_list("pk", "name", "active", "display_order",
-                                          "stock_claimed")),
-        sorted(Voucher.objects.values_list("pk", "status")),
+        sorted(Reward.objects.values_list("pk", "name", "points_cost", "active",
+                                          "display_order", "stock_claimed")),
+        sorted(Voucher.objects.values_list("pk", "status", "used_at")),
+        sorted(Purchase.objects.values_list("pk", "refunded_amount")),
+        PurchaseItem.objects.count(),
+        sorted(PointLot.objects.values_list("pk", "remaining")),
+        IdempotentRequest.objects.count(),
     )
 
 
@@ -258,3 +300,294 @@ def test_public_views_answer_anonymous_visitors(client, victim):
         url = build_url(route, name, pattern, victim["values"])
         response = client.get(url)
         assert response.status_code < 500, (url, response.status_code)
+
+
+# --- A shop's own pages, another shop's ids ------------------------------------------------------
+
+# What each page's form sends when the object is the shop's own: a view that forgot to check the
+# object's shop would act on the victim's object with it (the other views need no fields).
+OWN_PAGE_POSTS = {
+    "dashboard:member": {"points": "-5", "reason": "isolation"},
+    "dashboard:staff_set_active": {"active": "0"},
+    "counter:earn": {"amount": "10.00", "token": "isolation-earn", "reference": ""},
+    "counter:undo": {"reason": "isolation"},
+    "rewards_edit": {"kind": "perk", "name": "Overgenomen", "points_cost": "1", "active": "on",
+                     "limit_period": "ever", "voucher_valid_days": "30"},
+    "rewards_move": {"direction": "up"},
+    "counter_member_pay": {"points": "1"},
+    "counter_member_redeem": {"reward": "{reward_id}"},
+}
+# Actions that answer an id not of the shop by sending the user back to the shop's own page with
+# an error message (the other pages answer 404).
+SENT_BACK = {"dashboard:staff_invitation_revoke", "dashboard:staff_set_active",
+             "dashboard:api_key_revoke", "counter_voucher_use"}
+PEOPLE_FOR = {
+    Audience.OWNER: ("owner of another shop",),
+    Audience.STAFF: ("owner of another shop", "staff of another shop"),
+    Audience.MEMBER: ("member of another shop",),
+}
+
+
+def victim_markers(victim, *, card_number: bool = True) -> list[bytes]:
+    """What of the victim's no answer may show. (HTML pages may repeat the URL they were asked
+    for, card number and all: that is what the intruder typed, not what the page found.)"""
+    markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example"]
+    return markers + ([victim["values"]["card_number"].encode()] if card_number else [])
+
+
+def _assert_sent_back_or_denied(client, response, *, who, method, url, slug, markers,
+                                sent_back):
+    """403, 404 or 405 — or, where ``sent_back`` allows it, a redirect to the intruder's own
+    shop's page (showing an error); either way nothing of the victim's in what is shown."""
+    status = response.status_code
+    page = response
+    if status == 302 and method == "post" and sent_back:
+        location = response["Location"]
+        assert urlsplit(location).path.split("/")[2] == slug, (who, url, location)
+        page = client.get(location)
+        assert page.status_code in {200, 404}, (who, url, location)
+    else:
+        assert status in DENIED | {405}, f"{who} got {status} on {method.upper()} {url}"
+    for marker in markers:
+        assert marker not in page.content, (who, method, url, marker)
+
+
+@pytest.mark.django_db
+def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
+    """The intruder's own slug (so the role check passes) with the victim's ids in the rest of
+    the URL, and — for the counter's redeem — the victim's reward in the body."""
+    intruder_shop = Shop.objects.get(slug="kaashandel-anders")
+    their_member = Membership.objects.get(shop=intruder_shop)
+    purchase_record(shop=intruder_shop, amount="10.00", membership_id=their_member.pk)
+    values = {**victim["values"], "shop_slug": intruder_shop.slug}
+    markers = victim_markers(victim, card_number=False)
+    before = snapshot()
+    checked = set()
+    for route, name, pattern, namespace in all_patterns():
+        audience = audience_of(pattern, namespace)
+        if audience not in PEOPLE_FOR or not url_params(route, pattern) - {"shop_slug"}:
+            continue  # not a shop's page, or one that names nothing but the shop
+        url = build_url(route, name, pattern, values)
+        body = {field: value.format(**victim["values"])
+                for field, value in OWN_PAGE_POSTS.get(name, {}).items()}
+        for who in PEOPLE_FOR[audience]:
+            client.force_login(outsiders[who])
+            for method in ("get", "post"):
+                response = client.get(url) if method == "get" else client.post(url, body)
+                _assert_sent_back_or_denied(client, response, who=who, method=method, url=url,
+                                            slug=intruder_shop.slug, markers=markers,
+                                            sent_back=name in SENT_BACK)
+        checked.add(name)
+    assert {"dashboard:member", "counter:earn", "counter:undo", "rewards_edit",
+            "counter_voucher_use", "portal_claim", "portal_voucher_cancel"} <= checked
+
+    # The intruder's own member (with points enough) at its own counter, redeeming the victim's
+    # reward: sent back with an error, as for any reward the shop does not have.
+    client.force_login(outsiders["staff of another shop"])
+    url = reverse("counter_member_redeem", args=[intruder_shop.slug, their_member.card_number])
+    response = client.post(url, {"reward": victim["values"]["reward_id"]})
+    _assert_sent_back_or_denied(client, response, who="staff of another shop", method="post",
+                                url=url, slug=intruder_shop.slug, markers=markers,
+                                sent_back=True)
+    assert snapshot() == before, "a page of one shop changed another shop's data"
+
+
+# --- The API: one shop's key, another shop's objects ---------------------------------------------
+
+NOT_FOUND_MEMBER = (404, "member_not_found", "member")
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    """One API request. ``path`` and ``body`` are made of the objects (card, purchase, reward,
+    code) to name; ``theirs`` says which of them are the victim's in the refused request."""
+
+    url_name: str
+    method: str
+    path: Callable[[dict], str]
+    body: Callable[[dict], dict] | None
+    theirs: tuple[str, ...]
+    refused: tuple[int, str, str | None]  # status, code, field of the error
+    ok: int  # the status of the same request with the key's own shop's objects
+    idempotent: bool = False
+    scopes_refused: tuple[str, ...] = ("till", "manage")
+    scope_ok: str = "till"
+
+
+def _refunds(o):
+    return f"/api/v1/purchases/{o['purchase']}/refunds/"
+
+
+def _purchase(o):
+    return {"member": o["card"], "amount": "25.00", "reference": "BON-7",
+            "items": [{"name": "Taart", "unit_price": "25.00"}]}
+
+
+def _redemption(o):
+    return {"member": o["card"], "reward": o["reward"]}
+
+
+API_CASES = [
+    ApiCase("api-purchases", "post", lambda o: "/api/v1/purchases/", _purchase, ("card",),
+            NOT_FOUND_MEMBER, 201, idempotent=True),
+    ApiCase("api-refunds", "post", _refunds, lambda o: {"amount": "5.00", "reason": "retour"},
+            ("purchase",), (404, "not_found", None), 201, idempotent=True),
+    ApiCase("api-member", "get", lambda o: f"/api/v1/members/{o['card']}/", None, ("card",),
+            (404, "member_not_found", "card_number"), 200),
+    ApiCase("api-reward", "get", lambda o: f"/api/v1/rewards/{o['reward']}/", None, ("reward",),
+            (404, "not_found", "reward"), 200),
+    # A till key may not change the catalogue at all (403); a manage key only its own shop's.
+    ApiCase("api-reward", "patch", lambda o: f"/api/v1/rewards/{o['reward']}/",
+            lambda o: {"name": "Overgenomen", "points_cost": 1}, ("reward",),
+            (404, "not_found", None), 200, scopes_refused=("manage",), scope_ok="manage"),
+    ApiCase("api-reward", "patch", lambda o: f"/api/v1/rewards/{o['reward']}/",
+            lambda o: {"name": "Overgenomen", "points_cost": 1}, ("reward",),
+            (403, "permission_denied", None), 200, scopes_refused=("till",), scope_ok="manage"),
+    ApiCase("api-redemptions", "post", lambda o: "/api/v1/redemptions/", _redemption,
+            ("card",), NOT_FOUND_MEMBER, 201, idempotent=True),
+    ApiCase("api-redemptions", "post", lambda o: "/api/v1/redemptions/", _redemption,
+            ("reward",), (404, "not_found", "reward"), 201, idempotent=True),
+    ApiCase("api-redemptions", "post", lambda o: "/api/v1/redemptions/", _redemption,
+            ("card", "reward"), NOT_FOUND_MEMBER, 201, idempotent=True),
+    ApiCase("api-voucher-use", "post", lambda o: f"/api/v1/vouchers/{o['code']}/use", None,
+            ("code",), (404, "not_found", "code"), 200),
+]
+# Endpoints that take no other object: their own tests below (lists and enrolling).
+API_WITHOUT_OBJECTS = {"api-members", "api-rewards"}
+
+
+def victim_objects(victim) -> dict:
+    values = victim["values"]
+    return {"card": values["card_number"], "purchase": values["purchase_id"],
+            "reward": values["reward_id"], "code": values["code"]}
+
+
+def api_request(client, method, path, raw_key, body=None, idempotency_key=None):
+    headers = {"Authorization": f"Api-Key {raw_key}"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    if body is None:
+        return getattr(client, method)(path, headers=headers)
+    return getattr(client, method)(path, data=json.dumps(body), content_type="application/json",
+                                   headers=headers)
+
+
+def test_every_api_endpoint_has_a_cross_shop_case():
+    api_names = {name for route, name, pattern, ns in all_patterns()
+                 if audience_of(pattern, ns) == Audience.API}
+    missing = api_names - {case.url_name for case in API_CASES} - API_WITHOUT_OBJECTS
+    assert missing == set(), f"add cases to API_CASES for {sorted(missing)}"
+
+
+@pytest.mark.django_db
+def test_an_api_key_cannot_reach_another_shops_objects(client, victim, intruder):
+    theirs = victim_objects(victim)
+    ours = intruder["objects"]
+    markers = victim_markers(victim) + [theirs["code"].encode()]
+    sent = 0
+    for case in API_CASES:
+        objects = {**ours, **{name: theirs[name] for name in case.theirs}}
+        for scope in case.scopes_refused:
+            sent += 1
+            before = snapshot()
+            response = api_request(
+                client, case.method, case.path(objects), intruder["keys"][scope],
+                case.body(objects) if case.body else None,
+                f"isolation-{sent}" if case.idempotent else None)
+            what = f"{scope} key: {case.method.upper()} {case.path(objects)} naming {case.theirs}"
+            assert response.status_code == case.refused[0], (what, response.content)
+            assert_error(response, *case.refused)
+            assert "Idempotent-Replayed" not in response.headers, what
+            for marker in markers:
+                assert marker not in response.content, (what, marker)
+            assert snapshot() == before, f"{what} changed data"
+
+    # The same requests with the key's own objects go through: the bodies were valid, and only
+    # the shop check refused them.
+    for number, case in enumerate(API_CASES):
+        response = api_request(client, case.method, case.path(ours),
+                               intruder["keys"][case.scope_ok],
+                               case.body(ours) if case.body else None,
+                               f"own-{number}" if case.idempotent else None)
+        assert response.status_code == case.ok, (case, response.content)
+
+
+@pytest.mark.django_db
+def test_another_shops_idempotency_keys_replay_nothing_of_theirs(client, victim, intruder):
+    """Keys are per shop: the intruder sending the victim's key with the victim's very body
+    gets no replay of the victim's stored answer, and with its own body records its own
+    purchase."""
+    victim_key = api_key_create(shop=victim["shop"], name="till-victim-2")[1]
+    theirs = victim_objects(victim)
+    earn = {"member": theirs["card"], "amount": "12.50"}
+    refund = {"amount": "2.50", "reason": "retour"}
+    response = api_request(client, "post", "/api/v1/purchases/", victim_key, earn, "till-0001")
+    assert response.status_code == 201, response.content
+    purchase_id = response.json()["id"]
+    response = api_request(client, "post", _refunds({"purchase": purchase_id}), victim_key,
+                           refund, "till-0002")
+    assert response.status_code == 201, response.content
+    till = intruder["keys"]["till"]
+    markers = victim_markers(victim)
+
+    before = snapshot()
+    for path, body, key, error in [
+        ("/api/v1/purchases/", earn, "till-0001", NOT_FOUND_MEMBER),
+        (_refunds({"purchase": purchase_id}), refund, "till-0002", (404, "not_found", None)),
+    ]:
+        response = api_request(client, "post", path, till, body, key)
+        assert_error(response, *error)
+        assert "Idempotent-Replayed" not in response.headers
+        for marker in markers:
+            assert marker not in response.content, (path, marker)
+    assert snapshot() == before
+
+    own = {"member": intruder["objects"]["card"], "amount": "12.50"}
+    response = api_request(client, "post", "/api/v1/purchases/", till, own, "till-0001")
+    assert response.status_code == 201, response.content
+    assert "Idempotent-Replayed" not in response.headers
+    assert response.json()["member"] == intruder["objects"]["card"]
+    assert Purchase.objects.filter(shop=intruder["shop"], idempotency_key="api:till-0001").count(
+    ) == 1
+    assert Purchase.objects.filter(shop=victim["shop"]).count() == 2  # the fixture's and the API's
+
+
+@pytest.mark.django_db
+def test_an_api_key_finds_and_changes_no_member_or_reward_of_another_shop(client, victim,
+                                                                          intruder):
+    stranger = Membership.objects.get(shop=victim["shop"])
+    their_reward = victim["values"]["reward_id"]
+    markers = victim_markers(victim)
+    own_reward_ids = set(Reward.objects.filter(shop=intruder["shop"]).values_list("pk",
+                                                                                  flat=True))
+    before = snapshot()
+    for scope, raw_key in intruder["keys"].items():
+        for q in (stranger.card_number, stranger.email, stranger.phone, "Geheime Klant"):
+            response = api_request(client, "get", f"/api/v1/members/?q={q}", raw_key)
+            assert response.status_code == 200, (scope, q, response.content)
+            assert response.json() == {"results": []}, (scope, q)
+        response = api_request(client, "get", "/api/v1/rewards/", raw_key)
+        assert response.status_code == 200, (scope, response.content)
+        listed = {row["id"] for row in response.json()["results"]}
+        assert their_reward not in listed and listed == own_reward_ids, scope
+        for marker in markers:
+            assert marker not in response.content, (scope, marker)
+    assert snapshot() == before
+    response = api_request(client, "get",
+                           f"/api/v1/members/?q={intruder['objects']['card']}",
+                           intruder["keys"]["till"])
+    assert [row["card_number"] for row in response.json()["results"]] == [
+        intruder["objects"]["card"]]
+
+    # Enrolling the victim's customer (same e-mail and phone) at the intruder's shop makes a card
+    # of the intruder's shop: the victim's card is neither matched, shown nor changed.
+    stranger_before = Membership.objects.filter(pk=stranger.pk).values().get()
+    response = api_request(client, "post", "/api/v1/members/", intruder["keys"]["till"],
+                           {"name": "Geheime Klant", "email": stranger.email,
+                            "phone": stranger.phone})
+    assert response.status_code == 201, response.content
+    card = response.json()["card_number"]
+    assert card != stranger.card_number
+    assert Membership.objects.get(card_number=card).shop == intruder["shop"]
+    assert Membership.objects.filter(pk=stranger.pk).values().get() == stranger_before
+    assert Membership.objects.filter(shop=victim["shop"]).count() == 1
