@@ -530,6 +530,7 @@ def _purchase_earn_write(*, purchase: Purchase, membership: Membership, points: 
     earn's one round trip between locking the card and storing the API's answer. Fills in the
     purchase's id and the new balance. The entry and the lot get no model instances: nothing
     reads them afterwards, and the earn is the hot path."""
+    _balance_room_check(membership, points)
     entry_values = sql.row_values(LedgerEntry, **entry, purchase_id=None)
     del entry_values[_ENTRY_PURCHASE_INDEX]  # the purchase's new id
     row = sql.fetch_one(_purchase_entry_lot_balance_sql(), [
@@ -667,8 +668,6 @@ def purchase_record(
                     "This purchase would earn more than %(max)s points, the most one purchase "
                     "may earn. Set a cap or lower the rate in the earn rules."
                 ) % {"max": points_display(MAX_POINTS_PER_PURCHASE)}]}, code="invalid")
-            if membership is not None:
-                _balance_room_check(membership, points)
             available_at = now + dt.timedelta(days=rules.pending_days)
             purchase = Purchase(
                 shop=shop, membership=membership, amount=amount, currency=currency,
