@@ -21,6 +21,18 @@ class Currency(models.TextChoices):
     SEK = "SEK", _("Swedish krona (kr)")
 
 
+class Country(models.TextChoices):
+    """Where a shop is: the default region for the phone numbers its customers give."""
+
+    NL = "NL", _("Netherlands")
+    BE = "BE", _("Belgium")
+    SE = "SE", _("Sweden")
+    DE = "DE", _("Germany")
+    DK = "DK", _("Denmark")
+    NO = "NO", _("Norway")
+    FI = "FI", _("Finland")
+
+
 class Language(models.TextChoices):
     EN = "en", _("English")
     NL = "nl", _("Dutch")
@@ -89,6 +101,10 @@ class User(AbstractUser):
         return self.name.split(" ")[0] if self.name else self.email
 
 
+brand_color_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Pick a colour, or type one as # and six hex digits, such as #8a4b2a."),
+)
+
 slug_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$",
     _("Use 2–50 lowercase letters, digits and hyphens; start and end with a letter or digit."),
@@ -117,6 +133,20 @@ class Shop(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone]
     )
+    country = models.CharField(
+        _("country"), max_length=2, choices=Country.choices, default=Country.NL,
+        help_text=_("Phone numbers your customers give without a country code are read as "
+                    "numbers of this country."),
+    )
+    brand_color = models.CharField(
+        _("colour"), max_length=7, default="#8a4b2a", validators=[brand_color_validator],
+        help_text=_("Your colour on the public page, the poster and the customer's card."),
+    )
+    privacy_url = models.URLField(
+        _("privacy statement"), blank=True,
+        help_text=_("A link to your own privacy statement. Leave it empty to use the standard "
+                    "statement Trouw shows for your shop."),
+    )
     email = models.EmailField(_("contact e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -142,6 +172,9 @@ class Shop(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(language__in=Language.values), name="shop_language_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(country__in=Country.values), name="shop_country_known"
             ),
         ]
 
@@ -318,11 +351,28 @@ class Membership(models.Model):
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
+class ProgramKind(models.TextChoices):
+    """How a shop's customers collect: points, or stamps on a card.
+
+    A stamp is a point in the ledger (a purchase that reaches the stamp's minimum earns one, as
+    a one-step table with no rate); the kind only changes what customers and staff are shown
+    (7 of 10 stamps) and that a full card is handed out as ``stamp_reward``."""
+
+    POINTS = "points", _("Points")
+    STAMPS = "stamps", _("Stamp card")
+
+
 class ProgramRules(models.Model):
     """One version of a shop's earn rules. Saving new rules adds a version; none is edited."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="rule_versions")
     version = models.PositiveIntegerField(_("version"))
+    program = models.CharField(
+        _("program"), max_length=10, choices=ProgramKind.choices, default=ProgramKind.POINTS
+    )
+    stamps_per_card = models.PositiveSmallIntegerField(_("stamps for a full card"), null=True,
+                                                       blank=True)
+    stamp_reward = models.CharField(_("a full card gives"), max_length=100, blank=True)
     points_per_unit = models.PositiveIntegerField(
         _("points per currency unit"), default=10,
         help_text=_("Points for every whole euro or krona; cents are rounded down."),
@@ -364,10 +414,28 @@ class ProgramRules(models.Model):
                                    name="rules_minimum_not_negative"),
             models.CheckConstraint(condition=models.Q(points_per_currency_value__gt=0),
                                    name="rules_point_value_positive"),
+            models.CheckConstraint(condition=models.Q(program__in=ProgramKind.values),
+                                   name="rules_program_known"),
+            models.CheckConstraint(
+                condition=models.Q(program=ProgramKind.POINTS)
+                | models.Q(stamps_per_card__gte=2, stamps_per_card__lte=50),
+                name="rules_stamp_card_size",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"rules v{self.version} of shop {self.shop_id}"
+
+    @property
+    def is_stamp_card(self) -> bool:
+        return self.program == ProgramKind.STAMPS
+
+    @property
+    def stamp_minimum(self):
+        """The amount a purchase must reach to earn a stamp (the one step's)."""
+        from decimal import Decimal
+
+        return Decimal(self.steps[0]["min_amount"]) if self.steps else self.minimum_amount
 
 
 class ApiKeyScope(models.TextChoices):
@@ -543,7 +611,11 @@ class LedgerEntry(models.Model):
                                  related_name="reversals")
     # What caused it outside the core (a reward, a voucher, …): "<app>.<model>:<pk>".
     reference = models.CharField(_("reference"), max_length=64, blank=True)
+    # ``note``: what the shop records (an adjustment's reason, a reward's name); staff see it.
+    # ``customer_note``: what the member is told about an adjustment; the portal never shows
+    # ``note`` of an adjustment.
     note = models.CharField(_("note"), max_length=200, blank=True)
+    customer_note = models.CharField(_("note for the customer"), max_length=200, blank=True)
     # PROTECT, not SET_NULL: that would UPDATE the entry, which the database refuses. People
     # and keys are deactivated or revoked, never deleted, once they have acted on the ledger.
     actor_user = models.ForeignKey("loyalty.User", on_delete=models.PROTECT, null=True,

@@ -118,14 +118,36 @@ def membership_points_summary(*, membership: Membership, now=None) -> dict:
         membership=membership, remaining__gt=0, available_at__gt=now
     ).aggregate(total=Sum("remaining"), next_at=Min("available_at"))
     pending_points = pending["total"] or 0
+    spendable = membership.points_balance - pending_points
     return {
         "balance": membership.points_balance,
-        "spendable": membership.points_balance - pending_points,
+        "spendable": spendable,
         "pending": pending_points,
         "pending_next_at": pending["next_at"],
         "money": points_as_money(rules=rules, points=membership.points_balance),
         "currency": membership.shop.currency,
         "rules": rules,
+        "stamps": stamp_card_state(rules=rules, balance=membership.points_balance,
+                                   spendable=spendable),
+    }
+
+
+def stamp_card_state(*, rules: ProgramRules, balance: int, spendable: int) -> dict | None:
+    """A stamp card's state (None for a points program): ``full_cards`` ready to hand out
+    (spendable stamps only), ``filled`` stamps on the card being collected, its ``total`` and
+    one entry per box (``boxes``: True where stamped) for the template."""
+    if not rules.is_stamp_card or not rules.stamps_per_card:
+        return None
+    total = rules.stamps_per_card
+    full_cards = max(spendable, 0) // total
+    filled = min(balance - full_cards * total, total)
+    return {
+        "total": total,
+        "filled": filled,
+        "full_cards": full_cards,
+        "boxes": [i < filled for i in range(total)],
+        "reward": rules.stamp_reward,
+        "minimum": rules.stamp_minimum,
     }
 
 
