@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import sql
 from .models import (
@@ -274,3 +275,28 @@ def rules_examples(*, rules: ProgramRules) -> list[dict]:
         amounts.add(rules.minimum_amount)
     return [{"amount": amount, "points": points_for_amount(rules=rules, amount=amount)}
             for amount in sorted(amounts)]
+
+
+def program_sentence(*, rules: ProgramRules, currency: str) -> str:
+    """The program in one sentence, in the active language and the shop's currency: for the
+    public page, the poster and the table card."""
+    from .templatetags.trouw import money, points
+
+    if rules.is_stamp_card:
+        if rules.stamp_reward:
+            return _("A stamp for every purchase from %(amount)s; %(stamps)s stamps give "
+                     "%(reward)s.") % {"amount": money(rules.stamp_minimum, currency),
+                                       "stamps": points(rules.stamps_per_card),
+                                       "reward": rules.stamp_reward}
+        return _("A stamp for every purchase from %(amount)s; a full card of %(stamps)s stamps "
+                 "gives a reward.") % {"amount": money(rules.stamp_minimum, currency),
+                                       "stamps": points(rules.stamps_per_card)}
+    value = {"value": money(Decimal(100) / rules.points_per_currency_value, currency)}
+    if rules.steps and (rules.steps_replace_rate or not rules.points_per_unit):
+        first = rules.steps[0]
+        return _("Points for every purchase: %(points)s points from %(amount)s, more for bigger "
+                 "baskets; 100 points are worth %(value)s.") % {
+            "points": points(first["points"]),
+            "amount": money(Decimal(first["min_amount"]), currency), **value}
+    return _("%(rate)s points for every %(unit)s you spend; 100 points are worth %(value)s.") % {
+        "rate": points(rules.points_per_unit), "unit": money(1, currency), **value}

@@ -33,3 +33,22 @@ def points(value) -> str:
     if value in (None, ""):
         return ""
     return formats.number_format(int(value), use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def phone(value, country: str = "NL") -> str:
+    """A stored (E.164) phone number as people in the shop's country write it: national format
+    for numbers of that country (06 12345678), international for the others (+46 70 123 45 67)."""
+    if not value:
+        return ""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, country or None)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    if phonenumbers.region_code_for_number(number) == country:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
