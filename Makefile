@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate demo messages clean
+.PHONY: run test lint install migrate demo messages lighthouse clean
 
 # Fall back to python3 when there is no python3.11 on PATH (it must still be 3.11+).
 PY := $(shell command -v $(PYTHON) 2>/dev/null || command -v python3)
@@ -43,6 +43,11 @@ messages: install
 	$(BIN)/python manage.py makemessages -l nl -l sv --ignore=.venv --ignore=var --ignore=tests \
 	  --ignore=bench --no-location -e html,txt,py
 	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+# Lighthouse (mobile) on the demo's public page, portal, counter and dashboard (bench/lighthouse.py);
+# needs Debian's chromium and npm.
+lighthouse: install
+	$(BIN)/python bench/lighthouse.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
