@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiKeyScope, Currency, Language, Shop
-from .points import MAX_POINTS_PER_PURCHASE
+from .points import (
+    MAX_PENDING_DAYS,
+    MAX_POINTS_PER_PURCHASE,
+    MAX_RULE_NUMBER,
+    STAMP_REWARD_MAX_LENGTH,
+    STAMPS_PER_CARD_MAX,
+    STAMPS_PER_CARD_MIN,
+)
+from .services import _MONEY_TEXT, MAX_AMOUNT  # the engine's own reading of amounts
+from .templatetags.program_rules import money_short
+from .templatetags.trouw import money
+from .templatetags.trouw import points as points_format
 
 COMMON_TIME_ZONES = [
     "Europe/Amsterdam", "Europe/Stockholm", "Europe/Brussels", "Europe/Berlin",
@@ -120,74 +133,411 @@ class AdjustForm(forms.Form):
 
 
 STEP_ROWS = 5
+PRESETS = ("points", "stamps", "steps")
+# "Points for every euro": the currency's unit in words.
+CURRENCY_UNITS = {"EUR": _("euro"), "SEK": _("krona")}
+
+
+class MoneyField(forms.CharField):
+    """An amount as people type it: 27.50 or 27,50, plain digits, at most two decimals, up to
+    the engine's largest amount. Each form passes messages that say what the amount is for
+    (codes: required, invalid, decimals, negative, zero, too_large)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def __init__(self, *, allow_zero: bool = False, **kwargs):
+        self.allow_zero = allow_zero
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            amount = Decimal(text.replace(",", ".")) if _MONEY_TEXT.fullmatch(text) else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if amount.as_tuple().exponent < -2:
+            raise ValidationError(self.error_messages["decimals"], code="decimals")
+        if amount < 0:
+            raise ValidationError(self.error_messages["negative"], code="negative")
+        if amount == 0 and not self.allow_zero:
+            raise ValidationError(self.error_messages["zero"], code="zero")
+        if amount > MAX_AMOUNT:
+            raise ValidationError(self.error_messages["too_large"], code="too_large")
+        return amount.quantize(Decimal("0.01"))
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number as people type it: 1000, or grouped as 1.000, 1,000 or 1 000. (Django's
+    IntegerField reads the Dutch "1.000" as 1.) Messages: required, invalid, min_value,
+    max_value."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+    _WHOLE = re.compile(r"[+-]?(?:[0-9]+|[0-9]{1,3}(?:[.,\s\u00a0\u202f][0-9]{3})+)")
+
+    def to_python(self, value):
+        text = str(value).strip() if value is not None else ""
+        if text in self.empty_values:
+            return None
+        if not self._WHOLE.fullmatch(text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(re.sub(r"[.,\s\u00a0\u202f]", "", text))
+
+    def widget_attrs(self, widget):
+        return {}  # no min/max attributes: the browser must not overrule our messages
 
 
 class ProgramRulesForm(forms.Form):
-    """The earn rules, with the step table as a few fixed rows (empty rows are ignored)."""
+    """The earn rules as an owner thinks of them: first the kind of program (a preset: points
+    for every euro, a stamp card, or bigger baskets with a step table), then only that kind's
+    settings, in the shop's currency, with our own messages. ``rules_values()`` gives
+    program_rules_update's keyword arguments.
 
-    points_per_unit = forms.IntegerField(label=_("Points per whole currency unit"), min_value=0,
-                                         max_value=1_000_000)
-    steps_replace_rate = forms.BooleanField(
-        label=_("A step replaces the rate (off: the step's points come on top)"), required=False
-    )
-    minimum_amount = forms.DecimalField(label=_("Minimum purchase"), min_value=0,
-                                        max_digits=12, decimal_places=2)
-    cap_per_purchase = forms.IntegerField(label=_("Most points per purchase (optional)"),
-                                          min_value=1, max_value=MAX_POINTS_PER_PURCHASE,
-                                          required=False)
-    points_per_currency_value = forms.IntegerField(
-        label=_("Points worth 1 currency unit"), min_value=1, max_value=1_000_000,
-        help_text=_("Used to show points as money, e.g. 100 points = €1."),
-    )
-    signup_bonus = forms.IntegerField(label=_("Sign-up bonus (points)"), min_value=0,
-                                      max_value=1_000_000)
-    pending_days = forms.IntegerField(
-        label=_("Pending days"), min_value=0, max_value=365,
-        help_text=_("Points become spendable after this many days (your return window); "
-                    "0 = at once."),
-    )
+    ``shown`` is the kind whose fields the page showed: a browser without JavaScript that picks
+    another kind and presses Save is shown that kind's fields instead of saving."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for row in range(1, STEP_ROWS + 1):
-            self.fields[f"step_amount_{row}"] = forms.DecimalField(
-                label=_("From amount"), required=False, min_value=Decimal("0.01"),
-                max_digits=12, decimal_places=2)
-            self.fields[f"step_points_{row}"] = forms.IntegerField(
-                label=_("Points"), required=False, min_value=1, max_value=1_000_000)
+    def __init__(self, data=None, *, currency: str = "EUR", **kwargs):
+        super().__init__(data, **kwargs)
+        self.currency = currency
+        preset = (data or {}).get("preset") if data is not None else self.initial.get("preset")
+        self.preset_name = preset if preset in PRESETS else "points"
+        self.fields.update(self._build_fields())
+
+    # --- presets ------------------------------------------------------------------------------
+
+    @staticmethod
+    def preset_for(rules) -> str:
+        if rules.is_stamp_card:
+            return "stamps"
+        return "steps" if rules.steps else "points"
 
     @classmethod
-    def initial_from(cls, rules) -> dict:
-        initial = {name: getattr(rules, name) for name in (
-            "points_per_unit", "steps_replace_rate", "minimum_amount", "cap_per_purchase",
-            "points_per_currency_value", "signup_bonus", "pending_days")}
-        for row, step in enumerate(rules.steps or [], start=1):
-            initial[f"step_amount_{row}"] = step["min_amount"]
-            initial[f"step_points_{row}"] = step["points"]
-        return initial
+    def data_for(cls, rules) -> dict:
+        """The form as filled with ``rules`` (what the page shows for the rules in force)."""
+        preset = cls.preset_for(rules)
+        data = {"preset": preset, "shown": preset, "signup_bonus": str(rules.signup_bonus),
+                "pending_days": str(rules.pending_days)}
+        if preset == "stamps":
+            data.update(stamp_minimum=f"{rules.stamp_minimum:.2f}",
+                        stamps_per_card=str(rules.stamps_per_card or ""),
+                        stamp_reward=rules.stamp_reward)
+            return data
+        data.update(points_per_unit=str(rules.points_per_unit),
+                    minimum_amount=f"{Decimal(rules.minimum_amount):.2f}",
+                    cap_per_purchase="" if rules.cap_per_purchase is None
+                    else str(rules.cap_per_purchase),
+                    points_per_currency_value=str(rules.points_per_currency_value))
+        if preset == "steps":
+            for row, step in enumerate(rules.steps, start=1):
+                data[f"step_amount_{row}"] = str(step["min_amount"])
+                data[f"step_points_{row}"] = str(step["points"])
+            if not rules.steps_replace_rate:
+                data["steps_on_top"] = "on"
+        return data
+
+    @classmethod
+    def preset_data(cls, preset: str, *, currency: str, pending_days: int = 0,
+                    points_per_currency_value: int = 100) -> dict:
+        """The form as a preset fills it. Amounts suit the currency (a stamp from €3.00 or from
+        30 kr); the return window and the point value are the shop's, kept across presets."""
+        scale = 10 if currency == "SEK" else 1
+        data = {"preset": preset, "shown": preset, "signup_bonus": "0",
+                "pending_days": str(pending_days)}
+        if preset == "stamps":
+            data.update(stamp_minimum=f"{3 * scale}.00", stamps_per_card="10",
+                        stamp_reward=gettext("a free coffee"))
+            return data
+        data.update(points_per_unit="10" if preset == "points" else "0", minimum_amount="0.00",
+                    cap_per_purchase="", points_per_currency_value=str(points_per_currency_value))
+        if preset == "steps":
+            data.update(step_amount_1=f"{20 * scale}.00", step_points_1="1000",
+                        step_amount_2=f"{30 * scale}.00", step_points_2="2000")
+        return data
+
+    def preset_options(self) -> list[tuple]:
+        """(radio, description) for each kind of program, in the shop's currency."""
+        scale = 10 if self.currency == "SEK" else 1
+        descriptions = {
+            "points": _("Every purchase earns points by its amount: for example 10 points for "
+                        "every %(unit)s; customers spend them on rewards.") % {
+                "unit": money_short(1, self.currency)},
+            "stamps": _("Every purchase of at least %(amount)s is a stamp; a full card "
+                        "(for example 10 stamps) gives a reward, such as a free coffee.") % {
+                "amount": money(3 * scale, self.currency)},
+            "steps": _("A step table: for example %(low_points)s points from %(low)s and "
+                       "%(high_points)s from %(high)s.") % {
+                "low_points": points_format(1000), "low": money(20 * scale, self.currency),
+                "high_points": points_format(2000), "high": money(30 * scale, self.currency)},
+        }
+        return [(radio, descriptions[radio.data["value"]]) for radio in self["preset"]]
+
+    # --- fields -------------------------------------------------------------------------------
+
+    def _build_fields(self) -> dict:
+        currency, preset = self.currency, self.preset_name
+        unit = money_short(1, currency)
+        zero = money(0, currency)
+        too_large = _("At most %(max)s.") % {"max": money(MAX_AMOUNT, currency)}
+        decimals = _("Use at most two decimals, such as %(example)s.")
+        stamps = preset == "stamps"
+        fields = {
+            "preset": forms.ChoiceField(
+                label=_("How do your customers collect?"), widget=forms.RadioSelect,
+                choices=[("points", _("Points for every %(unit)s") % {
+                    "unit": CURRENCY_UNITS.get(currency, currency)}),
+                         ("stamps", _("Stamp card")),
+                         ("steps", _("Bigger baskets, more points"))],
+                error_messages={"required": _("Choose one of the three kinds of program."),
+                                "invalid_choice": _("Choose one of the three kinds of program.")}),
+        }
+        if stamps:
+            example = "30.00" if currency == "SEK" else "3.00"
+            fields["stamp_minimum"] = MoneyField(
+                label=_("Smallest purchase for a stamp"),
+                help_text=_("Every purchase of at least this amount earns one stamp, however "
+                            "big it is."),
+                error_messages={
+                    "required": _("Enter the smallest purchase that earns a stamp, such as "
+                                  "%(example)s.") % {"example": example},
+                    "invalid": _("Enter an amount, such as %(example)s.") % {"example": example},
+                    "decimals": decimals % {"example": example},
+                    "negative": _("Enter an amount above %(zero)s, such as %(example)s: every "
+                                  "purchase of at least this much earns a stamp.") % {
+                        "zero": zero, "example": example},
+                    "zero": _("Enter an amount above %(zero)s, such as %(example)s: every "
+                              "purchase of at least this much earns a stamp.") % {
+                        "zero": zero, "example": example},
+                    "too_large": too_large})
+            fields["stamps_per_card"] = WholeNumberField(
+                label=_("Stamps for a full card"),
+                help_text=_("From %(min)s to %(max)s.") % {"min": STAMPS_PER_CARD_MIN,
+                                                           "max": STAMPS_PER_CARD_MAX},
+                min_value=STAMPS_PER_CARD_MIN, max_value=STAMPS_PER_CARD_MAX,
+                error_messages={
+                    "required": _("Enter how many stamps fill a card, such as 10."),
+                    "invalid": _("Enter a whole number of stamps, such as 10."),
+                    "min_value": _("A card needs at least %(min)s stamps.") % {
+                        "min": STAMPS_PER_CARD_MIN},
+                    "max_value": _("A card holds at most %(max)s stamps.") % {
+                        "max": STAMPS_PER_CARD_MAX}})
+            fields["stamp_reward"] = forms.CharField(
+                label=_("A full card gives"), max_length=STAMP_REWARD_MAX_LENGTH,
+                help_text=_("In your customers' words, such as “a free coffee” or “a loaf of "
+                            "your choice”."),
+                error_messages={
+                    "required": _("Say what a full card gives, such as “a free coffee”."),
+                    "max_length": _("Keep it to %(max)s characters or fewer.") % {
+                        "max": STAMP_REWARD_MAX_LENGTH}})
+        else:
+            if preset == "steps":
+                rate_label = _("Points for every %(unit)s below the first step") % {"unit": unit}
+                rate_help = _("0: smaller purchases earn nothing. A purchase that reaches a step "
+                              "earns the step's points instead.")
+                rate_min = 0
+            else:
+                rate_label = _("Points for every %(unit)s spent") % {"unit": unit}
+                rate_help = _("Cents don't count: %(amount)s counts as %(whole)s.") % {
+                    "amount": money(Decimal("27.50"), currency),
+                    "whole": money_short(27, currency)}
+                rate_min = 1
+            fields["points_per_unit"] = WholeNumberField(
+                label=rate_label, help_text=rate_help, min_value=rate_min,
+                max_value=MAX_RULE_NUMBER,
+                error_messages={
+                    "required": _("Enter the points for every %(unit)s, such as 10.") % {
+                        "unit": unit},
+                    "invalid": _("Enter a whole number of points, such as 10."),
+                    "min_value": (_("Points can't be negative: enter 0 or more.") if rate_min == 0
+                                  else _("Enter at least 1 point for every %(unit)s (for no "
+                                         "points on small purchases, choose “Bigger baskets, "
+                                         "more points”).") % {"unit": unit}),
+                    "max_value": _("At most %(max)s points for every %(unit)s.") % {
+                        "max": points_format(MAX_RULE_NUMBER), "unit": unit}})
+            if preset == "steps":
+                for row in range(1, STEP_ROWS + 1):
+                    fields.update(self._step_fields(row, unit=unit, zero=zero,
+                                                    too_large=too_large, decimals=decimals))
+                fields["steps_on_top"] = forms.BooleanField(
+                    label=_("Also give the points for every %(unit)s on top of a step's "
+                            "points") % {"unit": unit}, required=False,
+                    help_text=_("Left off, a purchase that reaches a step earns the step's "
+                                "points only."))
+            fields["minimum_amount"] = MoneyField(
+                label=_("Smallest purchase that earns points"), allow_zero=True, required=False,
+                help_text=_("%(zero)s: every purchase earns points.") % {"zero": zero},
+                error_messages={
+                    "invalid": _("Enter an amount, such as 5.00, or 0 to count every "
+                                 "purchase."),
+                    "decimals": decimals % {"example": "5.00"},
+                    "negative": _("The smallest purchase can't be below %(zero)s: enter 0 to "
+                                  "count every purchase.") % {"zero": zero},
+                    "too_large": too_large})
+            fields["cap_per_purchase"] = WholeNumberField(
+                label=_("Most points for one purchase (optional)"), required=False,
+                help_text=_("Leave it empty for no limit."),
+                min_value=1, max_value=MAX_POINTS_PER_PURCHASE,
+                error_messages={
+                    "invalid": _("Enter a whole number of points, such as 500, or leave it "
+                                 "empty for no limit."),
+                    "min_value": _("Enter at least 1 point, or leave it empty for no limit."),
+                    "max_value": _("At most %(max)s points for one purchase.") % {
+                        "max": points_format(MAX_POINTS_PER_PURCHASE)}})
+            fields["points_per_currency_value"] = WholeNumberField(
+                label=_("Points worth %(unit)s") % {"unit": unit},
+                help_text=_("What points are worth when customers see them as money or pay "
+                            "with them: with 100, 100 points = %(unit)s.") % {"unit": unit},
+                min_value=1, max_value=MAX_RULE_NUMBER,
+                error_messages={
+                    "required": _("Enter how many points are worth %(unit)s, such as 100.") % {
+                        "unit": unit},
+                    "invalid": _("Enter a whole number, such as 100 (then 100 points = "
+                                 "%(unit)s).") % {"unit": unit},
+                    "min_value": _("Enter at least 1: that many points are worth %(unit)s.") % {
+                        "unit": unit},
+                    "max_value": _("At most %(max)s points for %(unit)s.") % {
+                        "max": points_format(MAX_RULE_NUMBER), "unit": unit}})
+        fields["signup_bonus"] = WholeNumberField(
+            label=_("Stamps for joining") if stamps else _("Points for joining"),
+            help_text=(_("A new card starts with this many stamps. 0: none.") if stamps
+                       else _("Given once, when a customer joins. 0: none.")),
+            min_value=0, max_value=MAX_RULE_NUMBER,
+            error_messages={
+                "required": (_("Enter the stamps for joining, or 0 for none.") if stamps
+                             else _("Enter the points for joining, or 0 for none.")),
+                "invalid": (_("Enter a whole number of stamps, such as 1, or 0 for none.")
+                            if stamps else
+                            _("Enter a whole number of points, such as 50, or 0 for none.")),
+                "min_value": _("Enter 0 for none, or a number above it."),
+                "max_value": _("At most %(max)s.") % {"max": points_format(MAX_RULE_NUMBER)}})
+        fields["pending_days"] = WholeNumberField(
+            label=_("Days before new stamps count") if stamps
+            else _("Days before new points can be spent"),
+            help_text=(_("Your return window: a stamp counts towards a full card after this "
+                         "many days. 0: at once.") if stamps else
+                       _("Your return window: the points of a purchase can be spent after this "
+                         "many days. 0: at once.")),
+            min_value=0, max_value=MAX_PENDING_DAYS,
+            error_messages={
+                "required": _("Enter a number of days, or 0 for at once."),
+                "invalid": _("Enter a whole number of days, such as 14, or 0 for at once."),
+                "min_value": _("Enter 0 for at once, or a number of days."),
+                "max_value": _("At most %(max)s days (a year).") % {"max": MAX_PENDING_DAYS}})
+        return fields
+
+    @staticmethod
+    def _step_fields(row: int, *, unit, zero, too_large, decimals) -> dict:
+        not_above_zero = _("A step starts above %(zero)s; for points on every purchase, use the "
+                           "points for every %(unit)s.") % {"zero": zero, "unit": unit}
+        return {
+            f"step_amount_{row}": MoneyField(
+                label=_("From a purchase of (step %(n)s)") % {"n": row}, required=False,
+                error_messages={"invalid": _("Enter an amount, such as 20.00."),
+                                "decimals": decimals % {"example": "20.00"},
+                                "negative": not_above_zero, "zero": not_above_zero,
+                                "too_large": too_large}),
+            f"step_points_{row}": WholeNumberField(
+                label=_("Points (step %(n)s)") % {"n": row}, required=False,
+                min_value=1, max_value=MAX_POINTS_PER_PURCHASE,
+                error_messages={
+                    "invalid": _("Enter a whole number of points, such as 1000."),
+                    "min_value": _("A step gives at least 1 point."),
+                    "max_value": _("At most %(max)s points for one purchase.") % {
+                        "max": points_format(MAX_POINTS_PER_PURCHASE)}}),
+        }
 
     def step_rows(self):
         return [(self[f"step_amount_{row}"], self[f"step_points_{row}"])
-                for row in range(1, STEP_ROWS + 1)]
+                for row in range(1, STEP_ROWS + 1)] if self.preset_name == "steps" else []
+
+    # --- checks across fields -----------------------------------------------------------------
 
     def clean(self):
         data = super().clean()
-        steps = []
-        for row in range(1, STEP_ROWS + 1):
-            amount, points = data.get(f"step_amount_{row}"), data.get(f"step_points_{row}")
-            if amount is None and points is None:
-                continue
-            if amount is None or points is None:
-                raise forms.ValidationError(
-                    _("Step %(n)s needs both an amount and points.") % {"n": row})
-            steps.append({"min_amount": str(amount), "points": points})
-        data["steps"] = steps
+        if self.preset_name == "stamps":
+            size, bonus = data.get("stamps_per_card"), data.get("signup_bonus")
+            if size and bonus is not None and bonus >= size:
+                self.add_error("signup_bonus", _(
+                    "A new card can start with at most %(max)s stamps, one less than a full "
+                    "card.") % {"max": size - 1})
+            reward = (data.get("stamp_reward") or "").strip()
+            if "stamp_reward" in data and not reward:
+                self.add_error("stamp_reward",
+                               _("Say what a full card gives, such as “a free coffee”."))
+        elif self.preset_name == "steps":
+            data["steps"] = self._steps_clean(data)
         return data
 
+    def _steps_clean(self, data) -> list[dict]:
+        """The filled rows as steps, in the order typed; each problem on the row it is in."""
+        currency = self.currency
+        rows = []
+        for row in range(1, STEP_ROWS + 1):
+            amount_name, points_name = f"step_amount_{row}", f"step_points_{row}"
+            if amount_name in self.errors or points_name in self.errors:
+                rows.append(None)
+                continue
+            amount, points = data.get(amount_name), data.get(points_name)
+            if amount is None and points is None:
+                continue
+            if amount is None:
+                self.add_error(amount_name, _(
+                    "Enter the amount from which a purchase earns %(points)s points.") % {
+                    "points": points_format(points)})
+            elif points is None:
+                self.add_error(points_name, _(
+                    "Enter the points for a purchase from %(amount)s.") % {
+                    "amount": money(amount, currency)})
+            else:
+                rows.append((row, amount, points))
+                continue
+            rows.append(None)
+        filled = [r for r in rows if r is not None]
+        if not rows:
+            self.add_error("step_amount_1", _(
+                "Add at least one step, such as %(points)s points from %(amount)s.") % {
+                "points": points_format(1000),
+                "amount": money(200 if currency == "SEK" else 20, currency)})
+        for (_row, low, low_points), (row, amount, points) in zip(filled, filled[1:],
+                                                                   strict=False):
+            if amount == low:
+                self.add_error(f"step_amount_{row}", _(
+                    "The step above already starts at %(amount)s: give each step its own "
+                    "amount.") % {"amount": money(amount, currency)})
+            elif amount < low:
+                self.add_error(f"step_amount_{row}", _(
+                    "Put the steps from the smallest amount to the largest: this one "
+                    "(%(amount)s) is below the step above it (%(low)s).") % {
+                    "amount": money(amount, currency), "low": money(low, currency)})
+            elif points <= low_points:
+                self.add_error(f"step_points_{row}", _(
+                    "A bigger purchase must earn more: from %(amount)s give more than the "
+                    "%(points)s points of the step from %(low)s.") % {
+                    "amount": money(amount, currency), "points": points_format(low_points),
+                    "low": money(low, currency)})
+        cap = data.get("cap_per_purchase")
+        if filled and cap is not None and cap < filled[0][2]:
+            self.add_error("cap_per_purchase", _(
+                "This is below the %(points)s points of the first step: raise it, or leave it "
+                "empty for no limit.") % {"points": points_format(filled[0][2])})
+        return [{"min_amount": str(amount), "points": points} for _row, amount, points in filled]
+
     def rules_values(self) -> dict:
-        names = ("points_per_unit", "steps_replace_rate", "minimum_amount", "cap_per_purchase",
-                 "points_per_currency_value", "signup_bonus", "pending_days", "steps")
-        return {name: self.cleaned_data[name] for name in names}
+        """The keyword arguments of services.program_rules_update for a valid form."""
+        data = self.cleaned_data
+        shared = {"signup_bonus": data["signup_bonus"], "pending_days": data["pending_days"]}
+        if self.preset_name == "stamps":
+            return {"program": "stamps", "stamp_minimum": str(data["stamp_minimum"]),
+                    "stamps_per_card": data["stamps_per_card"],
+                    "stamp_reward": data["stamp_reward"].strip(), **shared}
+        steps = data.get("steps", []) if self.preset_name == "steps" else []
+        return {"program": "points", "points_per_unit": data["points_per_unit"],
+                "steps": steps, "steps_replace_rate": not data.get("steps_on_top", False),
+                "minimum_amount": data["minimum_amount"] or Decimal("0.00"),
+                "cap_per_purchase": data["cap_per_purchase"],
+                "points_per_currency_value": data["points_per_currency_value"], **shared}
 
 
 class ApiKeyForm(forms.Form):

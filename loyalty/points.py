@@ -10,6 +10,14 @@ from decimal import ROUND_FLOOR, Decimal
 # amount can make a write fail half-way instead of being refused with a clear message.
 MAX_POINTS_PER_PURCHASE = 100_000_000
 MAX_BALANCE = 2_000_000_000
+# What the rules editor and program_rules_update accept: points per currency unit, the sign-up
+# bonus and the point value up to a million; a pending period up to a year; a stamp card of 2 to
+# 50 stamps (the database's rules_stamp_card_size), with a reward named in at most 100 characters.
+MAX_RULE_NUMBER = 1_000_000
+MAX_PENDING_DAYS = 365
+STAMPS_PER_CARD_MIN = 2
+STAMPS_PER_CARD_MAX = 50
+STAMP_REWARD_MAX_LENGTH = 100
 
 
 def points_for_amount(*, rules, amount: Decimal) -> int:

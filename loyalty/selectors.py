@@ -267,7 +267,15 @@ def purchases_for_shop(*, shop: Shop) -> QuerySet[Purchase]:
 
 
 def rules_examples(*, rules: ProgramRules) -> list[dict]:
-    """A few purchases and what they earn, for explaining the rules in plain words."""
+    """A few purchases and what they earn, for explaining the rules in plain words. For a stamp
+    card: just below the stamp's minimum, the minimum, and bigger baskets (still one stamp)."""
+    if rules.is_stamp_card:
+        minimum = rules.stamp_minimum
+        amounts = {minimum, max(minimum * 2, Decimal("5.00")).quantize(Decimal("0.01"))}
+        if minimum > Decimal("0.50"):
+            amounts.add(minimum - Decimal("0.50"))
+        return [{"amount": amount, "points": points_for_amount(rules=rules, amount=amount)}
+                for amount in sorted(amounts)]
     amounts = {Decimal("5.00"), Decimal("12.50"), Decimal("27.50")}
     for step in rules.steps or []:
         amounts.add(Decimal(step["min_amount"]))

@@ -34,6 +34,7 @@ from .models import (
     LedgerEntry,
     Membership,
     PointLot,
+    ProgramKind,
     ProgramRules,
     Purchase,
     PurchaseItem,
@@ -44,7 +45,16 @@ from .models import (
     StaffRole,
     User,
 )
-from .points import MAX_BALANCE, MAX_POINTS_PER_PURCHASE, points_for_amount
+from .points import (
+    MAX_BALANCE,
+    MAX_PENDING_DAYS,
+    MAX_POINTS_PER_PURCHASE,
+    MAX_RULE_NUMBER,
+    STAMP_REWARD_MAX_LENGTH,
+    STAMPS_PER_CARD_MAX,
+    STAMPS_PER_CARD_MIN,
+    points_for_amount,
+)
 from .selectors import UNDO_WINDOW, api_key_hash, api_keys_forget, digits_only
 
 INVITATION_SALT = "trouw.staff-invitation"
@@ -382,41 +392,111 @@ def _steps_clean(steps) -> list[dict]:
     return cleaned
 
 
-def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRules:
-    """Save new rules as the next version. Points already earned keep the version they used."""
-    allowed = {"points_per_unit", "steps", "steps_replace_rate", "minimum_amount",
-               "cap_per_purchase", "points_per_currency_value", "signup_bonus", "pending_days"}
-    unknown = set(fields) - allowed
+RULE_FIELDS = ("program", "stamps_per_card", "stamp_reward", "points_per_unit", "steps",
+               "steps_replace_rate", "minimum_amount", "cap_per_purchase",
+               "points_per_currency_value", "signup_bonus", "pending_days")
+
+
+def _rule_names_check(fields: dict) -> None:
+    unknown = set(fields) - {*RULE_FIELDS, "stamp_minimum"}
     if unknown:
         raise ValidationError(_("Unknown rule settings: %(fields)s") % {
             "fields": ", ".join(sorted(unknown))})
-    shop.refresh_from_db(fields=["current_rules"])  # compare with what is in force now
-    current = program_rules_current(shop=shop)
-    values = {name: getattr(current, name) for name in allowed}
-    values.update(fields)
+
+
+def _program_rules_values(*, current: ProgramRules, fields: dict) -> dict:
+    """``fields`` over the rules in force, checked and in the stored shape; refuses bad input.
+
+    A stamp card is stored as a one-step table (``stamp_minimum`` → one stamp, no rate, the step
+    replacing the rate), so the engine counts stamps as points; a points program has no card."""
+    _rule_names_check(fields)
+    values = {name: getattr(current, name) for name in RULE_FIELDS}
+    values.update({name: value for name, value in fields.items() if name != "stamp_minimum"})
+    if values["program"] not in ProgramKind.values:
+        raise ValidationError({"program": [_("Choose points or a stamp card.")]})
+    stamps = values["program"] == ProgramKind.STAMPS
+    if stamps:
+        if fields.get("points_per_unit"):
+            raise ValidationError({"points_per_unit": [_(
+                "A stamp card gives one stamp per purchase, not points for every amount: "
+                "choose a points program for that.")]})
+        if "stamp_minimum" in fields:
+            values["steps"] = [{"min_amount": fields["stamp_minimum"], "points": 1}]
+        elif not current.is_stamp_card and "steps" not in fields:
+            raise ValidationError({"stamp_minimum": [_(
+                "Enter the smallest purchase that earns a stamp.")]})
+        values.update(points_per_unit=0, steps_replace_rate=True, cap_per_purchase=None,
+                      minimum_amount=Decimal("0.00"))
+    else:
+        values.update(stamps_per_card=None, stamp_reward="")
     values["steps"] = _steps_clean(values["steps"])
     values["minimum_amount"] = money_parse(values["minimum_amount"], field="minimum_amount",
                                            allow_zero=True)
     errors = {}
     for name in ("points_per_unit", "points_per_currency_value", "signup_bonus", "pending_days"):
         value = values[name]
-        if not isinstance(value, int) or value < 0 or value > 1_000_000:
-            errors[name] = [_("Enter a whole number from 0 to 1,000,000.")]
+        if not isinstance(value, int) or value < 0 or value > MAX_RULE_NUMBER:
+            errors[name] = [_("Enter a whole number from 0 to %(max)s.") % {
+                "max": points_display(MAX_RULE_NUMBER)}]
     if values["points_per_currency_value"] == 0:
         errors["points_per_currency_value"] = [_("Enter a number above zero.")]
     if values["pending_days"] is not None and isinstance(values["pending_days"], int) and (
-        values["pending_days"] > 365
+        values["pending_days"] > MAX_PENDING_DAYS
     ):
-        errors["pending_days"] = [_("At most 365 days.")]
+        errors["pending_days"] = [_("At most %(days)s days.") % {"days": MAX_PENDING_DAYS}]
     cap = values["cap_per_purchase"]
     if cap is not None and (not isinstance(cap, int) or cap <= 0):
         errors["cap_per_purchase"] = [_("Enter a number above zero, or leave it empty.")]
     elif cap is not None and cap > MAX_POINTS_PER_PURCHASE:
         errors["cap_per_purchase"] = [_("At most %(max)s points.") % {
             "max": points_display(MAX_POINTS_PER_PURCHASE)}]
+    if stamps:
+        errors.update(_stamp_card_errors(values))
     if errors:
         raise ValidationError(errors)
-    if all(getattr(current, name) == values[name] for name in allowed) and current.pk:
+    return values
+
+
+def _stamp_card_errors(values: dict) -> dict:
+    errors = {}
+    if len(values["steps"]) != 1 or values["steps"][0]["points"] != 1:
+        errors["steps"] = [_("A stamp card has one stamp per purchase: give only the smallest "
+                             "purchase that earns it.")]
+    size = values["stamps_per_card"]
+    if not isinstance(size, int) or not STAMPS_PER_CARD_MIN <= size <= STAMPS_PER_CARD_MAX:
+        errors["stamps_per_card"] = [_("A full card has %(min)s to %(max)s stamps.") % {
+            "min": STAMPS_PER_CARD_MIN, "max": STAMPS_PER_CARD_MAX}]
+    elif isinstance(values["signup_bonus"], int) and values["signup_bonus"] >= size:
+        errors["signup_bonus"] = [_("A new card can start with at most %(max)s stamps, one "
+                                    "less than a full card.") % {"max": size - 1}]
+    reward = str(values["stamp_reward"] or "").strip()
+    if not reward:
+        errors["stamp_reward"] = [_("Say what a full card gives, such as “a free coffee”.")]
+    elif len(reward) > STAMP_REWARD_MAX_LENGTH:
+        errors["stamp_reward"] = [_("Keep it to %(max)s characters or fewer.") % {
+            "max": STAMP_REWARD_MAX_LENGTH}]
+    values["stamp_reward"] = reward
+    return errors
+
+
+def program_rules_draft(*, shop: Shop, **fields) -> ProgramRules:
+    """The rules that ``fields`` would make, checked like program_rules_update but not saved:
+    the rules editor's preview shows exactly what saving would store."""
+    current = shop.current_rules or ProgramRules(shop=shop, version=0)  # as in force
+    values = _program_rules_values(current=current, fields=fields)
+    return ProgramRules(shop=shop, version=current.version, **values)
+
+
+def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRules:
+    """Save new rules as the next version. Points already earned keep the version they used.
+
+    ``program="stamps"`` with ``stamp_minimum``, ``stamps_per_card`` and ``stamp_reward`` makes a
+    stamp card; ``program="points"`` a points program (rate, steps, cap, minimum)."""
+    _rule_names_check(fields)
+    shop.refresh_from_db(fields=["current_rules"])  # compare with what is in force now
+    current = program_rules_current(shop=shop)
+    values = _program_rules_values(current=current, fields=fields)
+    if all(getattr(current, name) == values[name] for name in RULE_FIELDS) and current.pk:
         return current
     with transaction.atomic():
         # Lock the shop row so two editors cannot both create version n+1.

@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from .. import selectors, services
 from ..access import owner_required, signed_in_view
 from ..forms import (
+    PRESETS,
     AdjustForm,
     ApiKeyForm,
     ProgramRulesForm,
@@ -22,8 +23,8 @@ from ..forms import (
     StaffInviteForm,
     add_errors,
 )
-from ..models import ProgramRules, StaffRole
-from ..points import points_for_amount
+from ..models import StaffRole
+from ..points import MAX_PENDING_DAYS, MAX_RULE_NUMBER, points_for_amount
 
 
 @signed_in_view
@@ -164,43 +165,79 @@ def members(request):
 
 
 @owner_required
+@vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def program(request):
-    current = selectors.program_rules_in_force(shop=request.shop)
-    form = ProgramRulesForm(request.POST or None,
-                            initial=ProgramRulesForm.initial_from(current))
-    if request.method == "POST" and form.is_valid():
-        try:
-            rules = services.program_rules_update(shop=request.shop, by=request.user,
-                                                  **form.rules_values())
-        except ValidationError as exc:
-            add_errors(form, exc)
-        else:
-            # A shop that never saved rules has unsaved defaults (version 0); saving those same
-            # defaults stores them as version 1, which changes nothing for anyone.
-            unchanged = rules.version == current.version or (
-                current.pk is None and rules.version == 1 and _same_rules(rules, current))
-            if not unchanged:
-                messages.success(request, _(
-                    "New rules saved (version %(version)s). Points already earned stay as they "
-                    "are.") % {"version": rules.version})
+    """The rules editor. GET shows the rules in force (or a preset: ``?preset=stamps``); a POST
+    with ``choose`` (or another kind picked than the one shown) fills the form with that preset,
+    one with ``preview`` shows what the typed rules give; neither saves. An htmx request gets
+    only the editor back."""
+    shop = request.shop
+    current = selectors.program_rules_in_force(shop=shop)
+    status = 200
+    if request.method == "GET":
+        form = ProgramRulesForm(_preset_switch_data(request.GET, current, shop.currency)
+                                if request.GET.get("preset") in PRESETS
+                                else ProgramRulesForm.data_for(current), currency=shop.currency)
+        example_amount = request.GET.get("example")
+    elif _preset_switching(request.POST):
+        form = ProgramRulesForm(_preset_switch_data(request.POST, current, shop.currency),
+                                currency=shop.currency)
+        example_amount = request.POST.get("example")
+    else:
+        form = ProgramRulesForm(request.POST, currency=shop.currency)
+        example_amount = request.POST.get("example")
+        if "preview" not in request.POST and form.is_valid():
+            try:
+                rules = services.program_rules_update(shop=shop, by=request.user,
+                                                      **form.rules_values())
+            except ValidationError as exc:
+                add_errors(form, exc)
             else:
-                messages.info(request, _("Nothing changed."))
-            return redirect("dashboard:program", shop_slug=request.shop.slug)
-    example_amount = request.GET.get("example", "27.50")
-    return render(request, "loyalty/dashboard/program.html", {
-        "form": form, "rules": current, "example_amount": example_amount,
-        "example": _example(current, example_amount),
-        "examples": selectors.rules_examples(rules=current),
-    }, status=400 if form.is_bound and form.errors else 200)
+                # A shop that never saved rules has unsaved defaults; saving those same
+                # defaults stores them as the first version, which changes nothing for anyone.
+                unchanged = rules.version == current.version or (
+                    current.pk is None and rules.version == 1 and _same_rules(rules, current))
+                if not unchanged:
+                    messages.success(request, _(
+                        "New rules saved: they apply from the next purchase. Points already "
+                        "earned stay as they are."))
+                else:
+                    messages.info(request, _("Nothing changed."))
+                return redirect("dashboard:program", shop_slug=shop.slug)
+        if "preview" not in request.POST and form.errors:
+            status = 400
+    template = "loyalty/dashboard/program.html"
+    return render(request, template + "#editor" if request.htmx else template, {
+        "form": form, **_preview(shop, form, example_amount)}, status=status)
 
 
-RULE_FIELDS = ("points_per_unit", "steps", "steps_replace_rate", "minimum_amount",
-               "cap_per_purchase", "points_per_currency_value", "signup_bonus", "pending_days")
+def _preset_switching(data) -> bool:
+    preset, shown = data.get("preset"), data.get("shown")
+    return "choose" in data or (preset in PRESETS and shown in PRESETS and preset != shown)
+
+
+def _preset_switch_data(data, current, currency: str) -> dict:
+    """The form as the chosen preset fills it; the kind in force comes back as it is saved.
+    The shop's return window and point value carry over from what was typed, when sound."""
+    preset = data.get("preset")
+    if preset not in PRESETS or preset == ProgramRulesForm.preset_for(current):
+        return ProgramRulesForm.data_for(current)
+
+    def typed(name, default, top):
+        text = str(data.get(name, "")).strip()
+        return int(text) if text.isascii() and text.isdigit() and int(text) <= top else default
+
+    return ProgramRulesForm.preset_data(
+        preset, currency=currency,
+        pending_days=typed("pending_days", current.pending_days, MAX_PENDING_DAYS),
+        points_per_currency_value=typed("points_per_currency_value",
+                                        current.points_per_currency_value, MAX_RULE_NUMBER)
+        or current.points_per_currency_value)
 
 
 def _same_rules(a, b) -> bool:
-    return all(getattr(a, name) == getattr(b, name) for name in RULE_FIELDS)
+    return all(getattr(a, name) == getattr(b, name) for name in services.RULE_FIELDS)
 
 
 def _example(rules, raw_amount):
@@ -211,17 +248,42 @@ def _example(rules, raw_amount):
     return {"amount": amount, "points": points_for_amount(rules=rules, amount=amount)}
 
 
+def _preview(shop, form, raw_amount) -> dict:
+    """What the rules being edited (not yet saved) give: the explanation customers read, the
+    examples, the amount tried and, for a stamp card, a card part-filled. All of it comes from
+    one draft of the rules (services.program_rules_draft, checked like a save), so the screen
+    never shows two answers; rules that cannot be saved show what to fix instead."""
+    if raw_amount is None:
+        raw_amount = {"EUR": "27.50", "SEK": "275.00"}.get(shop.currency, "27.50")
+        if form.preset_name == "stamps":
+            raw_amount = {"EUR": "4.50", "SEK": "45.00"}.get(shop.currency, "4.50")
+    context = {"example_amount": raw_amount, "draft": None, "problems": []}
+    if not form.is_valid():
+        context["problems"] = [
+            f"{form.fields[name].label}: {message}" if name in form.fields else message
+            for name, errors in form.errors.items() for message in errors]
+        return context
+    try:
+        draft = services.program_rules_draft(shop=shop, **form.rules_values())
+    except ValidationError as exc:
+        context["problems"] = exc.messages
+        return context
+    context.update(draft=draft, examples=selectors.rules_examples(rules=draft),
+                   example=_example(draft, raw_amount))
+    if draft.is_stamp_card:
+        size = draft.stamps_per_card
+        filled = min(size - 1, max(1, size * 7 // 10))
+        context["sample_card"] = selectors.stamp_card_state(rules=draft, balance=filled,
+                                                            spendable=filled)
+    return context
+
+
 @owner_required
 def program_example(request):
-    """The live example: what the rules being edited (not yet saved) give for an amount."""
-    form = ProgramRulesForm(request.GET)
-    if not form.is_valid():
-        example = {"error": _("Fix the rules above to see an example.")}
-    else:
-        rules = ProgramRules(shop=request.shop, **form.rules_values())
-        example = _example(rules, request.GET.get("example", ""))
-    return render(request, "loyalty/dashboard/program.html#example", {
-        "example": example, "example_amount": request.GET.get("example", "")})
+    """The live preview (htmx, on every change): what the rules being edited give."""
+    form = ProgramRulesForm(request.GET, currency=request.shop.currency)
+    return render(request, "loyalty/dashboard/program.html#preview",
+                  {"form": form, **_preview(request.shop, form, request.GET.get("example", ""))})
 
 
 # --- API keys ----------------------------------------------------------------------------------

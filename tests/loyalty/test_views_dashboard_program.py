@@ -53,13 +53,16 @@ def input_value(content: str, name: str) -> str | None:
 
 
 def rules_post(**changes) -> dict:
-    """The rules form as the browser posts it: the defaults, with ``changes``."""
-    data = {"points_per_unit": "10", "minimum_amount": "0.00", "cap_per_purchase": "",
-            "points_per_currency_value": "100", "signup_bonus": "0", "pending_days": "0",
-            "example": "27.50"}
-    for row in range(1, 6):
-        data[f"step_amount_{row}"] = ""
-        data[f"step_points_{row}"] = ""
+    """The rules form as the browser posts it for a points program, with ``changes``; with
+    ``preset="steps"`` it has the step rows."""
+    preset = changes.pop("preset", "points")
+    data = {"preset": preset, "shown": preset, "points_per_unit": "10",
+            "minimum_amount": "0.00", "cap_per_purchase": "", "points_per_currency_value": "100",
+            "signup_bonus": "0", "pending_days": "0", "example": "27.50"}
+    if preset == "steps":
+        for row in range(1, 6):
+            data[f"step_amount_{row}"] = ""
+            data[f"step_points_{row}"] = ""
     data.update({key: str(value) for key, value in changes.items()})
     return data
 
@@ -85,7 +88,8 @@ def test_program_page_shows_the_rules_in_force(owner_client, shop, saved_rules):
     response = owner_client.get(program_url(shop))
     assert response.status_code == 200
     content = text(response)
-    assert f"Rules in force: version {saved_rules.version}." in content
+    assert "version" not in content.lower()
+    assert re.search(r'<input[^>]*name="preset"[^>]*value="steps"[^>]*checked', content)
     assert input_value(content, "points_per_unit") == "7"
     assert input_value(content, "minimum_amount") == "2.50"
     assert input_value(content, "cap_per_purchase") == "900"
@@ -95,7 +99,8 @@ def test_program_page_shows_the_rules_in_force(owner_client, shop, saved_rules):
     assert input_value(content, "step_amount_1") == "50.00"
     assert input_value(content, "step_points_1") == "600"
     assert input_value(content, "step_amount_2") is None
-    assert re.search(r'<input[^>]*name="steps_replace_rate"[^>]*checked', content)
+    # The step replaces the rate: the box "on top" is not ticked.
+    assert not re.search(r'<input[^>]*name="steps_on_top"[^>]*checked', content)
     # The live example starts at 27.50: 27 × 7 = 189 points.
     assert "A purchase of €27.50 earns <strong>189 points</strong>." in content
     # What customers see: the explanation and the examples.
@@ -105,44 +110,49 @@ def test_program_page_shows_the_rules_in_force(owner_client, shop, saved_rules):
 
 def test_program_page_of_a_new_shop_shows_the_defaults(owner_client, shop):
     content = text(owner_client.get(program_url(shop)))
+    assert re.search(r'<input[^>]*name="preset"[^>]*value="points"[^>]*checked', content)
     assert input_value(content, "points_per_unit") == "10"
     assert input_value(content, "points_per_currency_value") == "100"
     assert input_value(content, "pending_days") == "0"
+    assert "step_amount_1" not in content  # a points program has no step table
     assert "A purchase of €27.50 earns <strong>270 points</strong>." in content
+    assert "version" not in content.lower()
 
 
 def test_saving_changed_rules_makes_a_new_version(owner_client, shop, owner, saved_rules):
-    data = rules_post(points_per_unit=5, step_amount_1="20", step_points_1="300",
-                      step_amount_2="40.00", step_points_2="700", signup_bonus=100,
-                      pending_days=30, cap_per_purchase=2000)
+    data = rules_post(preset="steps", points_per_unit=5, step_amount_1="20",
+                      step_points_1="300", step_amount_2="40.00", step_points_2="700",
+                      signup_bonus=100, pending_days=30, cap_per_purchase=2000,
+                      steps_on_top="on")
     response = owner_client.post(program_url(shop), data)
     assertRedirects(response, program_url(shop), fetch_redirect_response=False)
     assert messages_of(response) == [
-        "New rules saved (version 3). Points already earned stay as they are."]
+        "New rules saved: they apply from the next purchase. Points already earned stay as "
+        "they are."]
     assert versions(shop) == [1, 2, 3]
     rules = ProgramRules.objects.get(shop=shop, version=3)
     assert rules.points_per_unit == 5
     assert rules.steps == [{"min_amount": "20.00", "points": 300},
                            {"min_amount": "40.00", "points": 700}]
-    assert rules.steps_replace_rate is False  # an unchecked box is not posted
+    assert rules.steps_replace_rate is False  # "on top" was ticked
     assert (rules.signup_bonus, rules.pending_days, rules.cap_per_purchase) == (100, 30, 2000)
     assert rules.created_by == owner
     saved_rules.refresh_from_db()
     assert saved_rules.points_per_unit == 7  # the old version is untouched
 
     page = text(owner_client.get(program_url(shop)))
-    assert "Rules in force: version 3." in page
-    assert "New rules saved (version 3)." in page
+    assert "New rules saved" in page
     assert input_value(page, "points_per_unit") == "5"
+    assert re.search(r'<input[^>]*name="steps_on_top"[^>]*checked', page)
 
 
 def test_saving_unchanged_rules_makes_no_version(owner_client, shop, saved_rules):
     content = text(owner_client.get(program_url(shop)))
-    data = rules_post(points_per_unit=7, minimum_amount="2.50", cap_per_purchase=900,
-                      points_per_currency_value=50, signup_bonus=25, pending_days=14,
-                      step_amount_1="50.00", step_points_1="600", steps_replace_rate="on")
+    data = rules_post(preset="steps", points_per_unit=7, minimum_amount="2.50",
+                      cap_per_purchase=900, points_per_currency_value=50, signup_bonus=25,
+                      pending_days=14, step_amount_1="50.00", step_points_1="600")
     assert all(input_value(content, k) in (v, None) for k, v in data.items()
-               if k not in ("example", "steps_replace_rate"))
+               if k not in ("example", "preset", "shown"))
     response = owner_client.post(program_url(shop), data)
     assertRedirects(response, program_url(shop), fetch_redirect_response=False)
     assert messages_of(response) == ["Nothing changed."]
@@ -152,7 +162,7 @@ def test_saving_unchanged_rules_makes_no_version(owner_client, shop, saved_rules
 def test_saving_the_defaults_of_a_new_shop_says_nothing_changed(owner_client, shop):
     """A shop that never saved rules runs on the defaults; posting them unchanged must not
     announce new rules."""
-    response = owner_client.post(program_url(shop), rules_post(steps_replace_rate="on"))
+    response = owner_client.post(program_url(shop), rules_post())
     assert response.status_code == 302
     assert messages_of(response) == ["Nothing changed."]
     rules = services.program_rules_current(shop=shop)
@@ -160,14 +170,19 @@ def test_saving_the_defaults_of_a_new_shop_says_nothing_changed(owner_client, sh
 
 
 INVALID = [
-    ({"step_amount_1": "20.00"}, "Step 1 needs both an amount and points."),
-    ({"step_points_2": "300"}, "Step 2 needs both an amount and points."),
-    ({"points_per_unit": "-1"}, "Ensure this value is greater than or equal to 0."),
-    ({"pending_days": "400"}, "Ensure this value is less than or equal to 365."),
-    ({"points_per_currency_value": "0"}, "Ensure this value is greater than or equal to 1."),
-    ({"minimum_amount": "abc"}, "Enter a number."),
-    ({"step_amount_1": "20", "step_points_1": "300", "step_amount_2": "20.00",
-      "step_points_2": "400"}, "Two steps start at the same amount."),
+    ({"preset": "steps", "step_amount_1": "20.00"},
+     "Enter the points for a purchase from €20.00."),
+    ({"preset": "steps", "step_points_2": "300"},
+     "Enter the amount from which a purchase earns 300 points."),
+    ({"points_per_unit": "-1"},
+     "Enter at least 1 point for every €1 (for no points on small purchases, choose "
+     "“Bigger baskets, more points”)."),
+    ({"pending_days": "400"}, "At most 365 days (a year)."),
+    ({"points_per_currency_value": "0"}, "Enter at least 1: that many points are worth €1."),
+    ({"minimum_amount": "abc"}, "Enter an amount, such as 5.00, or 0 to count every purchase."),
+    ({"preset": "steps", "step_amount_1": "20", "step_points_1": "300",
+      "step_amount_2": "20.00", "step_points_2": "400"},
+     "The step above already starts at €20.00: give each step its own amount."),
 ]
 
 
@@ -183,10 +198,11 @@ def test_invalid_rules_are_refused(owner_client, shop, saved_rules, changes, mes
     assert versions(shop) == [1, 2]
     # What was typed stays in the form, to be corrected.
     for name, value in changes.items():
-        assert input_value(content, name) == value
+        if name != "preset":
+            assert input_value(content, name) == value
 
 
-# --- the live example ------------------------------------------------------------------------
+# --- the live preview ------------------------------------------------------------------------
 
 
 def test_live_example_uses_the_rules_being_edited(owner_client, shop, saved_rules):
@@ -201,8 +217,9 @@ def test_live_example_uses_the_rules_being_edited(owner_client, shop, saved_rule
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
-    ({"step_amount_1": "20", "step_points_1": "300", "steps_replace_rate": "on"}, 300),
-    ({"step_amount_1": "20", "step_points_1": "300"}, 570),
+    ({"preset": "steps", "step_amount_1": "20", "step_points_1": "300"}, 300),
+    ({"preset": "steps", "step_amount_1": "20", "step_points_1": "300", "steps_on_top": "on"},
+     570),
     ({"cap_per_purchase": "100"}, 100),
     ({"minimum_amount": "30"}, 0),
 ])
@@ -226,9 +243,12 @@ def test_live_example_explains_a_bad_amount(owner_client, shop, amount, message)
     assert "earns" not in content
 
 
-def test_live_example_with_invalid_rules_asks_to_fix_them(owner_client, shop):
+def test_live_example_with_invalid_rules_says_what_to_fix(owner_client, shop):
     response = owner_client.get(example_url(shop), rules_post(pending_days="400"))
-    assert "Fix the rules above to see an example." in text(response)
+    content = text(response)
+    assert "Fix this to see what your customers get:" in content
+    assert "Days before new points can be spent: At most 365 days (a year)." in content
+    assert "earns" not in content
 
 
 def test_live_example_accepts_a_comma(owner_client, shop):
