@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.selectors import program_sentence
-from loyalty.services import money_display
+from loyalty.services import money_display, money_parse
 from loyalty.templatetags.trouw import SYMBOLS, money
 
 from .models import LimitPeriod, Reward, RewardKind, RewardSettings
+from .services import reward_value_errors
 
 # Each kind's value has its own input (amount off and gift voucher both store an amount), so
 # the form works without JavaScript: every kind's part is on the page, and only the chosen
@@ -148,7 +149,9 @@ class RewardForm(forms.ModelForm):
             self.fields["points_cost"].help_text = _("Your program: %(sentence)s") % {
                 "sentence": program_sentence(rules=rules, currency=shop.currency)}
         if self.instance.pk is None:
-            self.initial.setdefault("active", True)
+            # A new reward starts from the model's defaults (ModelForm leaves them out).
+            for name in ("active", "limit_period", "voucher_valid_days"):
+                self.initial.setdefault(name, Reward._meta.get_field(name).default)
         else:
             for kind, inputs in KIND_INPUTS.items():
                 if kind == self.instance.kind:
@@ -176,7 +179,29 @@ class RewardForm(forms.ModelForm):
         if kind == RewardKind.PERK and not (data.get("description") or "").strip() and (
                 "description" not in self.errors):
             self.add_error("description", _("Say what the customer gets with this perk."))
+        if kind in KIND_INPUTS and self.errors:
+            # The service will not be asked: say now what the kind's value lacks as well.
+            self._kind_value_check(kind, data)
         return data
+
+    def _kind_value_check(self, kind: str, data: dict) -> None:
+        values = {}
+        for name, field in KIND_INPUTS[kind].items():
+            if name in self.errors:
+                return
+            values[field] = data.get(name)
+        if "value_amount" in values:
+            values["value_amount"] = (values["value_amount"] or "").strip() or None
+        if values.get("value_amount") is not None:
+            try:
+                values["value_amount"] = money_parse(values["value_amount"],
+                                                     field="value_amount")
+            except ValidationError as exc:
+                self.add_service_errors(exc)
+                return
+        errors = reward_value_errors(kind=kind, **values)
+        if errors:
+            self.add_service_errors(ValidationError(errors))
 
     def reward_values(self) -> dict:
         """What to hand to rewards.services: the chosen kind's value, the others emptied."""

@@ -125,8 +125,30 @@ def _kind_values_clear(reward: Reward) -> list[str]:
     return cleared
 
 
-def _reward_check(reward: Reward) -> None:
+def reward_value_errors(*, kind: str, value_amount=None, value_percent=None,
+                        product_name: str = "") -> dict[str, list[str]]:
+    """What is wrong with a kind's value: {field: [message]}, empty when it is right. (The form
+    asks too, so these show along with its other messages.)"""
     errors: dict[str, list[str]] = {}
+    if kind in (RewardKind.AMOUNT_OFF, RewardKind.GIFT_VOUCHER) and not (
+        value_amount and value_amount > 0
+    ):
+        errors["value_amount"] = [_("Enter the amount, e.g. %(example)s.") % {
+            "example": loyalty_services.money_display(Decimal("5.00"))}]
+    if kind == RewardKind.PERCENT_OFF and not (value_percent and 1 <= value_percent <= 100):
+        errors["value_percent"] = [_("Enter a percentage from 1 to 100.")]
+    if kind == RewardKind.FREE_PRODUCT and not (product_name or "").strip():
+        errors["product_name"] = [_("Name the free product.")]
+    elif len(product_name or "") > PRODUCT_NAME_MAX:
+        errors["product_name"] = [_("Keep the product's name to %(max)s characters or "
+                                    "fewer.") % {"max": PRODUCT_NAME_MAX}]
+    return errors
+
+
+def _reward_check(reward: Reward) -> None:
+    errors = reward_value_errors(kind=reward.kind, value_amount=reward.value_amount,
+                                 value_percent=reward.value_percent,
+                                 product_name=reward.product_name)
     if reward.kind not in RewardKind.values:
         errors["kind"] = [_("Choose one of the kinds of reward.")]
     if not (reward.name or "").strip():
@@ -137,20 +159,6 @@ def _reward_check(reward: Reward) -> None:
     if len(reward.description or "") > DESCRIPTION_MAX:
         errors["description"] = [_("Keep the description to %(max)s characters or fewer.") % {
             "max": loyalty_services.points_display(DESCRIPTION_MAX)}]
-    if reward.kind in (RewardKind.AMOUNT_OFF, RewardKind.GIFT_VOUCHER) and not (
-        reward.value_amount and reward.value_amount > 0
-    ):
-        errors["value_amount"] = [_("Enter the amount, e.g. %(example)s.") % {
-            "example": loyalty_services.money_display(Decimal("5.00"))}]
-    if reward.kind == RewardKind.PERCENT_OFF and not (
-        reward.value_percent and 1 <= reward.value_percent <= 100
-    ):
-        errors["value_percent"] = [_("Enter a percentage from 1 to 100.")]
-    if reward.kind == RewardKind.FREE_PRODUCT and not (reward.product_name or "").strip():
-        errors["product_name"] = [_("Name the free product.")]
-    elif len(reward.product_name or "") > PRODUCT_NAME_MAX:
-        errors["product_name"] = [_("Keep the product's name to %(max)s characters or "
-                                    "fewer.") % {"max": PRODUCT_NAME_MAX}]
     if not 1 <= (reward.voucher_valid_days or 0) <= VOUCHER_DAYS_MAX:
         errors["voucher_valid_days"] = [_("Enter 1 to %(max)s days.") % {
             "max": loyalty_services.points_display(VOUCHER_DAYS_MAX)}]

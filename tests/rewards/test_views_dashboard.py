@@ -178,6 +178,13 @@ def test_create_page_shows_the_form(owner_client, shop):
     assert 'enctype="multipart/form-data"' in content
 
 
+def test_a_new_reward_starts_from_the_defaults(owner_client, shop):
+    content = text(owner_client.get(create_url(shop)))
+    assert re.search(r'<input type="number" name="voucher_valid_days" value="30"', content)
+    assert re.search(r'<input type="checkbox" name="active"[^>]*checked', content)
+    assert '<option value="ever" selected>in total</option>' in content
+
+
 def test_the_form_leaves_out_the_minimum_tier_until_tiers_exist(owner_client, shop, rewards):
     for url in (create_url(shop), edit_url(shop, rewards[0])):
         content = text(owner_client.get(url))
@@ -297,6 +304,23 @@ def test_a_perk_needs_a_description(owner_client, shop):
     response = owner_client.post(create_url(shop), form_data(
         kind=RewardKind.PERK, name="Skip the queue", description=" "))
     assert_refused(response, "description", "Say what the customer gets with this perk.")
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize(("kind", "field", "message"), [
+    (RewardKind.AMOUNT_OFF, "amount_off_value", "Enter the amount, e.g. 5.00."),
+    (RewardKind.GIFT_VOUCHER, "gift_voucher_value", "Enter the amount, e.g. 5.00."),
+    (RewardKind.PERCENT_OFF, "percent_off_value", "Enter a percentage from 1 to 100."),
+    (RewardKind.FREE_PRODUCT, "free_product_name", "Name the free product."),
+])
+def test_a_missing_value_shows_along_with_the_other_messages(owner_client, shop, kind, field,
+                                                             message):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=kind, name="", points_cost="", amount_off_value=""))
+
+    assert_refused(response, field, message)
+    assert_refused(response, "name", "Give the reward a name, e.g. “Free coffee”.")
+    assert_refused(response, "points_cost", "Enter how many points the reward costs.")
     assert not Reward.objects.exists()
 
 
