@@ -15,14 +15,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from loyalty import services as loyalty_services
 from loyalty.models import ApiKey, EntryKind, LedgerEntry, Shop, User
-from loyalty.points import points_as_money
+from loyalty.points import MAX_BALANCE, points_as_money
 from loyalty.services import field_error
 
 from .models import LimitPeriod, Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
@@ -95,31 +95,100 @@ def _image_check(image) -> None:
         raise field_error("image", _("Upload a JPEG, PNG, WebP or GIF image."))
 
 
-def _reward_check(reward: Reward) -> None:
+# What each kind of reward is worth is stored in its own field; the others stay empty, so a
+# reward never carries a value of another kind (e.g. after its kind was changed).
+KIND_VALUE_FIELDS = {
+    RewardKind.AMOUNT_OFF: ("value_amount",),
+    RewardKind.PERCENT_OFF: ("value_percent",),
+    RewardKind.FREE_PRODUCT: ("product_name",),
+    RewardKind.GIFT_VOUCHER: ("value_amount",),
+    RewardKind.PERK: (),
+}
+VALUE_FIELDS = {"value_amount": None, "value_percent": None, "product_name": ""}
+NAME_MAX = 100
+DESCRIPTION_MAX = 1000
+PRODUCT_NAME_MAX = 100
+# Stock and limits far beyond any shop, well inside the integer columns.
+STOCK_MAX = 1_000_000
+LIMIT_MAX = 1_000
+VOUCHER_DAYS_MAX = 3650
+
+
+def _kind_values_clear(reward: Reward) -> list[str]:
+    """Empty the value fields the reward's kind does not use; the names of those changed."""
+    keep = KIND_VALUE_FIELDS.get(reward.kind, ())
+    cleared = []
+    for name, empty in VALUE_FIELDS.items():
+        if name not in keep and getattr(reward, name) != empty:
+            setattr(reward, name, empty)
+            cleared.append(name)
+    return cleared
+
+
+def reward_value_errors(*, kind: str, value_amount=None, value_percent=None,
+                        product_name: str = "") -> dict[str, list[str]]:
+    """What is wrong with a kind's value: {field: [message]}, empty when it is right. (The form
+    asks too, so these show along with its other messages.)"""
     errors: dict[str, list[str]] = {}
-    if reward.kind in (RewardKind.AMOUNT_OFF, RewardKind.GIFT_VOUCHER) and not (
-        reward.value_amount and reward.value_amount > 0
+    if kind in (RewardKind.AMOUNT_OFF, RewardKind.GIFT_VOUCHER) and not (
+        value_amount and value_amount > 0
     ):
-        errors["value_amount"] = [_("Enter the amount, e.g. 5.00.")]
-    if reward.kind == RewardKind.PERCENT_OFF and not (
-        reward.value_percent and 1 <= reward.value_percent <= 100
-    ):
+        errors["value_amount"] = [_("Enter the amount, e.g. %(example)s.") % {
+            "example": loyalty_services.money_display(Decimal("5.00"))}]
+    if kind == RewardKind.PERCENT_OFF and not (value_percent and 1 <= value_percent <= 100):
         errors["value_percent"] = [_("Enter a percentage from 1 to 100.")]
-    if reward.kind == RewardKind.FREE_PRODUCT and not (reward.product_name or "").strip():
+    if kind == RewardKind.FREE_PRODUCT and not (product_name or "").strip():
         errors["product_name"] = [_("Name the free product.")]
-    if not 1 <= (reward.voucher_valid_days or 0) <= 3650:
-        errors["voucher_valid_days"] = [_("Enter 1 to 3650 days.")]
-    if reward.points_cost is not None and reward.points_cost <= 0:
+    elif len(product_name or "") > PRODUCT_NAME_MAX:
+        errors["product_name"] = [_("Keep the product's name to %(max)s characters or "
+                                    "fewer.") % {"max": PRODUCT_NAME_MAX}]
+    return errors
+
+
+def _reward_check(reward: Reward) -> None:
+    errors = reward_value_errors(kind=reward.kind, value_amount=reward.value_amount,
+                                 value_percent=reward.value_percent,
+                                 product_name=reward.product_name)
+    if reward.kind not in RewardKind.values:
+        errors["kind"] = [_("Choose one of the kinds of reward.")]
+    if not (reward.name or "").strip():
+        errors["name"] = [_("Give the reward a name, e.g. “Free coffee”.")]
+    elif len(reward.name) > NAME_MAX:
+        errors["name"] = [_("Keep the name to %(max)s characters or fewer.") % {
+            "max": NAME_MAX}]
+    if len(reward.description or "") > DESCRIPTION_MAX:
+        errors["description"] = [_("Keep the description to %(max)s characters or fewer.") % {
+            "max": loyalty_services.points_display(DESCRIPTION_MAX)}]
+    if not 1 <= (reward.voucher_valid_days or 0) <= VOUCHER_DAYS_MAX:
+        errors["voucher_valid_days"] = [_("Enter 1 to %(max)s days.") % {
+            "max": loyalty_services.points_display(VOUCHER_DAYS_MAX)}]
+    if reward.points_cost is None:
+        errors["points_cost"] = [_("Enter how many points the reward costs.")]
+    elif reward.points_cost <= 0:
         errors["points_cost"] = [_("The cost must be at least 1 point.")]
+    elif reward.points_cost > MAX_BALANCE:
+        errors["points_cost"] = [_("A card holds at most %(max)s points: choose a lower "
+                                   "cost.") % {"max": loyalty_services.points_display(
+                                       MAX_BALANCE)}]
     if reward.available_from and reward.available_until and (
         reward.available_until <= reward.available_from
     ):
         errors["available_until"] = [_("The end must be after the start.")]
-    if reward.stock_total is not None and reward.stock_total < reward.stock_claimed:
+    if reward.stock_total is not None and not 0 <= reward.stock_total <= STOCK_MAX:
+        errors["stock_total"] = [_("Enter a stock from 0 to %(max)s, or leave it empty for "
+                                   "no limit.") % {
+            "max": loyalty_services.points_display(STOCK_MAX)}]
+    elif reward.stock_total is not None and reward.stock_total < reward.stock_claimed:
         errors["stock_total"] = [ngettext(
             "%(claimed)s has been claimed already: the stock cannot be lower.",
             "%(claimed)s have been claimed already: the stock cannot be lower.",
             reward.stock_claimed) % {"claimed": reward.stock_claimed}]
+    if reward.limit_per_member is not None and not 1 <= reward.limit_per_member <= LIMIT_MAX:
+        errors["limit_per_member"] = [_("Enter a limit from 1 to %(max)s, or leave it empty "
+                                        "for no limit.") % {
+            "max": loyalty_services.points_display(LIMIT_MAX)}]
+    if reward.limit_period not in LimitPeriod.values:
+        errors["limit_period"] = [_("Choose “per month” or “in total”.")]
     if errors:
         raise ValidationError(errors)
     try:
@@ -142,7 +211,7 @@ def _reward_values(fields: dict) -> dict:
         value = values.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise field_error(name, _("Enter a whole number."))
-        if isinstance(value, int) and value < 0:
+        if isinstance(value, int) and value < 0 and name in ("min_tier_level", "display_order"):
             raise field_error(name, _("The number cannot be negative."))
     if values.get("value_amount") is not None:
         values["value_amount"] = loyalty_services.money_parse(values["value_amount"],
@@ -157,6 +226,7 @@ def reward_create(*, shop: Shop, **fields) -> Reward:
         last = Reward.objects.for_shop(shop).order_by("-display_order").first()
         values["display_order"] = (last.display_order + 1) if last else 0
     reward = Reward(shop=shop, **values)
+    _kind_values_clear(reward)
     _reward_check(reward)
     reward.save()
     return reward
@@ -171,9 +241,38 @@ def reward_update(*, shop: Shop, reward_id: int, **fields) -> Reward:
             raise ValidationError(_("No such reward at this shop."), code="not_found")
         for name, value in values.items():
             setattr(reward, name, value)
+        cleared = _kind_values_clear(reward)
         _reward_check(reward)
-        reward.save(update_fields=sorted(values))
+        reward.save(update_fields=sorted(set(values) | set(cleared)))
     return reward
+
+
+def reward_delete(*, shop: Shop, reward_id: int) -> None:
+    """Delete a reward that was never claimed. One with vouchers (open, used, cancelled or
+    expired) stays: they point at it, and the shop's history needs it. It can be switched off."""
+    with transaction.atomic():
+        reward = Reward.objects.for_shop(shop).select_for_update().filter(pk=reward_id).first()
+        if reward is None:
+            raise ValidationError(_("No such reward at this shop."), code="not_found")
+        claims = Voucher.objects.filter(reward=reward).count()
+        if claims:
+            raise ValidationError(ngettext(
+                "“%(name)s” was claimed %(count)s time, so it stays in your records. Switch it "
+                "off instead: customers then no longer see it.",
+                "“%(name)s” was claimed %(count)s times, so it stays in your records. Switch it "
+                "off instead: customers then no longer see it.",
+                claims) % {"name": reward.name, "count": claims}, code="has_vouchers")
+        image_name, storage = reward.image.name, reward.image.storage
+        try:
+            with transaction.atomic():
+                reward.delete()
+        except (IntegrityError, ProtectedError):
+            # A voucher claimed in the same moment: it wins, the reward stays.
+            raise ValidationError(_("“%(name)s” was just claimed, so it stays in your records. "
+                                    "Switch it off instead: customers then no longer see it.")
+                                  % {"name": reward.name}, code="has_vouchers") from None
+        if image_name:
+            transaction.on_commit(lambda: storage.delete(image_name))
 
 
 def reward_move(*, shop: Shop, reward_id: int, up: bool) -> None:

@@ -11,6 +11,8 @@ urlpatterns = [
          name="rewards_create"),
     path("dashboard/<slug:shop_slug>/rewards/<int:reward_id>/", dashboard.reward_edit,
          name="rewards_edit"),
+    path("dashboard/<slug:shop_slug>/rewards/<int:reward_id>/delete/", dashboard.reward_delete,
+         name="rewards_delete"),
     path("dashboard/<slug:shop_slug>/rewards/<int:reward_id>/move/", dashboard.reward_move,
          name="rewards_move"),
     path("dashboard/<slug:shop_slug>/rewards/<int:reward_id>/toggle/", dashboard.reward_toggle,

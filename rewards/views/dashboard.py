@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty import selectors as loyalty_selectors
+from loyalty import services as loyalty_services
 from loyalty.access import owner_required
 from loyalty.forms import add_errors
 
@@ -39,22 +40,18 @@ def catalogue(request):
 
 
 def _reward_form_page(request, reward: Reward | None):
-    form = RewardForm(request.POST or None, request.FILES or None, instance=reward)
+    form = RewardForm(request.POST or None, request.FILES or None, instance=reward,
+                      shop=request.shop,
+                      rules=loyalty_services.program_rules_current(shop=request.shop))
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in form.fields}
-        if reward is not None:
-            values = {name: values[name] for name in form.changed_data}
-        if values.get("image") is False:
-            values["image"] = ""  # "Clear" ticked
-        elif not values.get("image"):
-            values.pop("image", None)
+        values = form.reward_values()
         try:
             if reward is None:
                 saved = services.reward_create(shop=request.shop, **values)
             else:
                 saved = services.reward_update(shop=request.shop, reward_id=reward.pk, **values)
         except ValidationError as exc:
-            add_errors(form, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, _("“%(name)s” is saved.") % {"name": saved.name})
             return redirect("rewards_catalogue", shop_slug=request.shop.slug)
@@ -79,6 +76,31 @@ def reward_edit(request, reward_id: int):
 
 
 @owner_required
+@require_http_methods(["GET", "POST"])
+def reward_delete(request, reward_id: int):
+    """Asks first (a page of its own, so it works without JavaScript), then deletes — or says
+    why it cannot (vouchers point at the reward) and offers to switch it off instead."""
+    reward = selectors.rewards_for_catalogue(shop=request.shop).filter(pk=reward_id).first()
+    if reward is None:
+        raise Http404("No such reward")
+    refusal = None
+    if request.method == "POST":
+        try:
+            services.reward_delete(shop=request.shop, reward_id=reward.pk)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "not_found":
+                raise Http404("No such reward") from None
+            refusal = " ".join(exc.messages)
+        else:
+            messages.success(request, _("“%(name)s” is deleted.") % {"name": reward.name})
+            return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+    claims = reward.vouchers.count()
+    return render(request, "rewards/dashboard/reward_delete.html", {
+        "reward": reward, "claims": claims, "refusal": refusal,
+    }, status=409 if refusal else 200)
+
+
+@owner_required
 @require_POST
 def reward_move(request, reward_id: int):
     try:
@@ -98,6 +120,12 @@ def reward_toggle(request, reward_id: int):
     if reward is None:
         raise Http404("No such reward")
     services.reward_update(shop=request.shop, reward_id=reward.pk, active=not reward.active)
+    if reward.active:
+        messages.success(request, _("“%(name)s” is switched off: your customers no longer see "
+                                    "it.") % {"name": reward.name})
+    else:
+        messages.success(request, _("“%(name)s” is switched on: your customers can claim it.")
+                         % {"name": reward.name})
     return redirect("rewards_catalogue", shop_slug=request.shop.slug)
 
 

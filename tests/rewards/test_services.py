@@ -14,11 +14,13 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image
 
 from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
 from loyalty.models import EntryKind, LedgerEntry, Membership
+from loyalty.points import MAX_BALANCE
 from rewards import services, tasks
 from rewards.models import LimitPeriod, Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
 from tests.factories import MembershipFactory, UserFactory
@@ -297,6 +299,132 @@ class TestRewardUpdate:
         reward.refresh_from_db()
         assert not reward.image
         assert _files_in(media_root) == []
+
+
+class TestRewardKindValues:
+    """A reward stores only its own kind's value: the others stay empty, whatever is sent."""
+
+    @pytest.mark.parametrize("kind, kept", [
+        (RewardKind.AMOUNT_OFF, {"value_amount": Decimal("5.00")}),
+        (RewardKind.GIFT_VOUCHER, {"value_amount": Decimal("5.00")}),
+        (RewardKind.PERCENT_OFF, {"value_percent": 10}),
+        (RewardKind.FREE_PRODUCT, {"product_name": "Cake"}),
+        (RewardKind.PERK, {}),
+    ])
+    def test_create_keeps_only_the_kinds_value(self, shop, kind, kept):
+        reward = services.reward_create(shop=shop, kind=kind, name="A reward", points_cost=100,
+                                        value_amount="5.00", value_percent=10,
+                                        product_name="Cake")
+        reward.refresh_from_db()
+        stored = {"value_amount": reward.value_amount, "value_percent": reward.value_percent,
+                  "product_name": reward.product_name}
+        assert stored == {"value_amount": None, "value_percent": None, "product_name": "",
+                          **kept}
+
+    def test_another_kinds_bad_value_is_dropped_not_refused(self, shop):
+        reward = services.reward_create(shop=shop, kind=RewardKind.PERK, name="Queue",
+                                        points_cost=100, value_percent=500)
+        reward.refresh_from_db()
+        assert reward.value_percent is None
+
+    def test_changing_the_kind_empties_the_old_value(self, shop):
+        reward = _reward(shop, kind=RewardKind.AMOUNT_OFF, value_amount="5.00")
+        services.reward_update(shop=shop, reward_id=reward.pk, kind=RewardKind.PERCENT_OFF,
+                               value_percent=15)
+        reward.refresh_from_db()
+        assert (reward.kind, reward.value_percent, reward.value_amount) == (
+            RewardKind.PERCENT_OFF, 15, None)
+
+
+class TestRewardLimits:
+    """Every value gets our own message, never Django's "Ensure this value …"."""
+
+    @pytest.mark.parametrize("fields, field, message", [
+        ({"points_cost": 2_000_000_001}, "points_cost",
+         "A card holds at most 2,000,000,000 points: choose a lower cost."),
+        ({"points_cost": 10**20}, "points_cost",
+         "A card holds at most 2,000,000,000 points: choose a lower cost."),
+        ({"name": ""}, "name", "Give the reward a name, e.g. “Free coffee”."),
+        ({"name": "x" * 101}, "name", "Keep the name to 100 characters or fewer."),
+        ({"description": "x" * 1001}, "description",
+         "Keep the description to 1,000 characters or fewer."),
+        ({"kind": "raffle"}, "kind", "Choose one of the kinds of reward."),
+        ({"kind": RewardKind.FREE_PRODUCT, "product_name": "x" * 101}, "product_name",
+         "Keep the product's name to 100 characters or fewer."),
+        ({"stock_total": 10**12}, "stock_total",
+         "Enter a stock from 0 to 1,000,000, or leave it empty for no limit."),
+        ({"limit_per_member": 0}, "limit_per_member",
+         "Enter a limit from 1 to 1,000, or leave it empty for no limit."),
+        ({"limit_per_member": 10**12}, "limit_per_member",
+         "Enter a limit from 1 to 1,000, or leave it empty for no limit."),
+        ({"limit_period": "weekly"}, "limit_period", "Choose “per month” or “in total”."),
+        ({"voucher_valid_days": 10**12}, "voucher_valid_days", "Enter 1 to 3,650 days."),
+    ])
+    def test_out_of_range_values_are_refused_in_our_words(self, shop, fields, field, message):
+        values = {"kind": RewardKind.PERK, "name": "A reward", "points_cost": 100}
+        values.update(fields)
+        with pytest.raises(ValidationError) as exc:
+            services.reward_create(shop=shop, **values)
+        assert exc.value.message_dict[field] == [message]
+        assert Reward.objects.count() == 0
+
+    def test_the_cost_cap_is_in_the_languages_format(self, shop):
+        with translation.override("nl"), pytest.raises(ValidationError) as exc:
+            _reward(shop, points_cost=MAX_BALANCE + 1)
+        assert "2.000.000.000" in exc.value.message_dict["points_cost"][0]
+
+    def test_a_cost_of_exactly_a_full_card_is_allowed(self, shop):
+        assert _reward(shop, points_cost=MAX_BALANCE).points_cost == MAX_BALANCE
+
+    def test_an_update_beyond_the_cap_changes_nothing(self, shop):
+        reward = _reward(shop, points_cost=100)
+        with pytest.raises(ValidationError) as exc:
+            services.reward_update(shop=shop, reward_id=reward.pk, points_cost=MAX_BALANCE + 1)
+        assert list(exc.value.message_dict) == ["points_cost"]
+        reward.refresh_from_db()
+        assert reward.points_cost == 100
+
+
+class TestRewardDelete:
+    def test_a_reward_never_claimed_is_deleted(self, shop):
+        keep, gone = _reward(shop, name="Keep"), _reward(shop, name="Gone")
+        services.reward_delete(shop=shop, reward_id=gone.pk)
+        assert list(Reward.objects.values_list("pk", flat=True)) == [keep.pk]
+
+    def test_its_image_goes_with_it_after_the_commit(self, shop, media_root,
+                                                     django_capture_on_commit_callbacks):
+        reward = _reward(shop, image=SimpleUploadedFile("cake.png", _png(), "image/png"))
+        assert len(_files_in(media_root)) == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            services.reward_delete(shop=shop, reward_id=reward.pk)
+        assert _files_in(media_root) == []
+
+    @pytest.mark.parametrize("then", ["open", "used", "cancelled"])
+    def test_a_reward_with_a_voucher_is_refused_and_kept(self, shop, member, owner, then):
+        reward = _reward(shop, name="Coffee", points_cost=100)
+        _give(shop, member, 100)
+        voucher = services.voucher_claim(shop=shop, membership_id=member.pk,
+                                         reward_id=reward.pk)
+        if then == "used":
+            services.voucher_use(shop=shop, code=voucher.code)
+        elif then == "cancelled":
+            services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=owner)
+
+        with pytest.raises(ValidationError) as exc:
+            services.reward_delete(shop=shop, reward_id=reward.pk)
+
+        assert _codes(exc.value) == {"__all__": ["has_vouchers"]}
+        assert exc.value.messages == ["“Coffee” was claimed 1 time, so it stays in your records. "
+                                      "Switch it off instead: customers then no longer see it."]
+        assert Reward.objects.filter(pk=reward.pk).exists()
+        assert Voucher.objects.filter(pk=voucher.pk, reward=reward).exists()
+
+    def test_another_shops_reward_is_not_found_and_kept(self, shop, other_shop):
+        theirs = _reward(other_shop, name="Theirs")
+        with pytest.raises(ValidationError) as exc:
+            services.reward_delete(shop=shop, reward_id=theirs.pk)
+        assert _codes(exc.value) == {"__all__": ["not_found"]}
+        assert Reward.objects.filter(pk=theirs.pk).exists()
 
 
 class TestRewardMove:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -60,6 +61,10 @@ def toggle_url(shop, reward) -> str:
     return f"/dashboard/{shop.slug}/rewards/{reward.pk}/toggle/"
 
 
+def delete_url(shop, reward) -> str:
+    return f"/dashboard/{shop.slug}/rewards/{reward.pk}/delete/"
+
+
 def cancel_url(shop, voucher) -> str:
     return f"/dashboard/{shop.slug}/vouchers/{voucher.pk}/cancel/"
 
@@ -72,10 +77,10 @@ def form_data(**overrides) -> dict:
     """What the reward form posts: an amount-off reward unless told otherwise."""
     data = {
         "kind": RewardKind.AMOUNT_OFF, "name": "€5 off", "description": "",
-        "points_cost": "500", "value_amount": "5.00", "value_percent": "", "product_name": "",
+        "points_cost": "500", "amount_off_value": "5.00", "percent_off_value": "",
+        "free_product_name": "", "gift_voucher_value": "",
         "active": "on", "available_from": "", "available_until": "", "stock_total": "",
         "limit_per_member": "", "limit_period": "ever", "voucher_valid_days": "30",
-        "min_tier_level": "",
     }
     data.update(overrides)
     return {name: value for name, value in data.items() if value is not None}
@@ -139,7 +144,7 @@ def test_catalogue_lists_rewards_in_order_with_claimed_and_used_counts(owner_cli
     assert (rows["€5 off"].claimed_count, rows["€5 off"].used_count) == (0, 0)
     assert (rows["10% off"].claimed_count, rows["10% off"].used_count) == (0, 0)
     coffee_row = content[content.index("Free coffee"):content.index(escape("€5 off"))]
-    assert "<td>2</td><td>1</td>" in coffee_row
+    assert '<td data-label="Claimed">2</td><td data-label="Used">1</td>' in coffee_row
     for reward in rewards:
         assert f'href="{edit_url(shop, reward)}"' in content
         assert f'action="{move_url(shop, reward)}"' in content
@@ -167,31 +172,272 @@ def test_create_page_shows_the_form(owner_client, shop):
     response = owner_client.get(create_url(shop))
     assert response.status_code == 200
     content = text(response)
-    for field in ("kind", "name", "points_cost", "value_amount", "value_percent",
-                  "product_name", "image", "voucher_valid_days"):
+    for field in ("kind", "name", "points_cost", "amount_off_value", "percent_off_value",
+                  "free_product_name", "gift_voucher_value", "image", "voucher_valid_days"):
         assert f'name="{field}"' in content
     assert 'enctype="multipart/form-data"' in content
 
 
-def test_the_minimum_tier_says_it_applies_once_tiers_are_enabled(owner_client, shop, rewards):
-    """The field is stored now; nothing checks it until tiers exist, and the form says so."""
+def test_a_new_reward_starts_from_the_defaults(owner_client, shop):
+    content = text(owner_client.get(create_url(shop)))
+    assert re.search(r'<input type="number" name="voucher_valid_days" value="30"', content)
+    assert re.search(r'<input type="checkbox" name="active"[^>]*checked', content)
+    assert '<option value="ever" selected>in total</option>' in content
+
+
+def test_the_form_leaves_out_the_minimum_tier_until_tiers_exist(owner_client, shop, rewards):
     for url in (create_url(shop), edit_url(shop, rewards[0])):
         content = text(owner_client.get(url))
-        assert 'name="min_tier_level"' in content
-        help_text = content.split('id="id_min_tier_level_helptext">')[1].split("</small>")[0]
-        assert "applies once tiers are enabled" in help_text
+        assert 'name="min_tier_level"' not in content
+        assert "tier" not in content.lower()
+
+
+def test_saving_the_form_leaves_the_minimum_tier_as_it_is(owner_client, shop, rewards):
+    five_off = rewards[1]
+    Reward.objects.filter(pk=five_off.pk).update(min_tier_level=2)
+
+    response = owner_client.post(edit_url(shop, five_off), form_data(
+        name="€6 off", amount_off_value="6.00", min_tier_level="7"))
+    assert response.status_code == 302
+    response = owner_client.post(create_url(shop), form_data(name="New", min_tier_level="7"))
+    assert response.status_code == 302
+
+    five_off.refresh_from_db()
+    assert (five_off.name, five_off.min_tier_level) == ("€6 off", 2)
+    assert Reward.objects.get(shop=shop, name="New").min_tier_level is None
+
+
+# --- The kind and its fields ------------------------------------------------------------------
+
+
+KIND_INPUTS = {
+    RewardKind.AMOUNT_OFF: ["amount_off_value"],
+    RewardKind.PERCENT_OFF: ["percent_off_value"],
+    RewardKind.FREE_PRODUCT: ["free_product_name"],
+    RewardKind.GIFT_VOUCHER: ["gift_voucher_value"],
+    RewardKind.PERK: [],
+}
+
+
+def kind_part(content: str, kind: str) -> str:
+    return content.split(f'data-kind="{kind}"')[1].split("</fieldset>")[0]
+
+
+def test_the_kind_is_a_radio_group_and_each_kind_has_its_own_labelled_part(owner_client, shop):
+    content = text(owner_client.get(create_url(shop)))
+
+    radios = re.findall(r'<input type="radio" name="kind" value="(\w+)"[^>]*>', content)
+    assert radios == list(RewardKind.values)
+    assert "checked" not in content.split('name="kind"')[1].split("</fieldset>")[0]
+    for kind, inputs in KIND_INPUTS.items():
+        part = kind_part(content, kind)
+        for other_kind, other_inputs in KIND_INPUTS.items():
+            for name in other_inputs:
+                assert (f'name="{name}"' in part) == (other_kind == kind), (kind, name)
+    # Without JavaScript all parts show: each says which kind it is for.
+    assert escape("(only for “Gift voucher”)") in kind_part(content, RewardKind.GIFT_VOUCHER)
+    assert "the parts of the other kinds are ignored when you save" in content
+    assert 'src="/static/js/reward_form.js"' in content
+
+
+def test_no_select_of_the_form_offers_a_blank_choice(owner_client, shop, rewards):
+    for url in (create_url(shop), edit_url(shop, rewards[0])):
+        content = text(owner_client.get(url))
+        assert "-----" not in content
+        selects = re.findall(r"<select[^>]*>.*?</select>", content, flags=re.S)
+        assert selects  # the limit's period at least
+        for select in selects:
+            assert 'value=""' not in select
+        period = content.split('name="limit_period"')[1].split("</select>")[0]
+        assert ">per month</option>" in period and ">in total</option>" in period
+
+
+def test_the_edit_page_fills_in_the_kind_and_its_value(owner_client, shop, rewards):
+    content = text(owner_client.get(edit_url(shop, rewards[1])))
+    assert re.search(r'<input type="radio" name="kind" value="amount_off"[^>]*checked', content)
+    assert 'value="5.00"' in kind_part(content, RewardKind.AMOUNT_OFF)
+    assert 'value="' not in kind_part(content, RewardKind.GIFT_VOUCHER).split("<small")[0]
+
+
+def test_values_typed_in_the_parts_of_other_kinds_are_not_saved(owner_client, shop):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=RewardKind.PERCENT_OFF, name="15% off", amount_off_value="5.00",
+        percent_off_value="15", free_product_name="Cake", gift_voucher_value="25.00"))
+
+    assert response.status_code == 302
+    reward = Reward.objects.get(shop=shop)
+    assert (reward.kind, reward.value_percent, reward.value_amount, reward.product_name) == (
+        RewardKind.PERCENT_OFF, 15, None, "")
+
+
+def test_bad_input_in_the_part_of_another_kind_is_ignored(owner_client, shop):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=RewardKind.FREE_PRODUCT, name="Free cake", free_product_name="Cake",
+        amount_off_value="lots", percent_off_value="ten", gift_voucher_value="-3"))
+
+    assert response.status_code == 302
+    reward = Reward.objects.get(shop=shop)
+    assert (reward.product_name, reward.value_amount, reward.value_percent) == (
+        "Cake", None, None)
+
+
+def test_the_gift_voucher_value_is_stored_as_its_amount(owner_client, shop):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=RewardKind.GIFT_VOUCHER, name="Gift", amount_off_value="5.00",
+        gift_voucher_value="12,50"))
+    assert response.status_code == 302
+    assert Reward.objects.get(shop=shop).value_amount == Decimal("12.50")
+
+
+def test_changing_the_kind_empties_the_old_kinds_value(owner_client, shop, rewards):
+    five_off = rewards[1]
+    response = owner_client.post(edit_url(shop, five_off), form_data(
+        kind=RewardKind.FREE_PRODUCT, name="Free bread", free_product_name="Bread"))
+
+    assert response.status_code == 302
+    five_off.refresh_from_db()
+    assert (five_off.kind, five_off.product_name, five_off.value_amount) == (
+        RewardKind.FREE_PRODUCT, "Bread", None)
+
+
+def test_a_perk_needs_a_description(owner_client, shop):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=RewardKind.PERK, name="Skip the queue", description=" "))
+    assert_refused(response, "description", "Say what the customer gets with this perk.")
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize(("kind", "field", "message"), [
+    (RewardKind.AMOUNT_OFF, "amount_off_value", "Enter the amount, e.g. 5.00."),
+    (RewardKind.GIFT_VOUCHER, "gift_voucher_value", "Enter the amount, e.g. 5.00."),
+    (RewardKind.PERCENT_OFF, "percent_off_value", "Enter a percentage from 1 to 100."),
+    (RewardKind.FREE_PRODUCT, "free_product_name", "Name the free product."),
+])
+def test_a_missing_value_shows_along_with_the_other_messages(owner_client, shop, kind, field,
+                                                             message):
+    response = owner_client.post(create_url(shop), form_data(
+        kind=kind, name="", points_cost="", amount_off_value=""))
+
+    assert_refused(response, field, message)
+    assert_refused(response, "name", "Give the reward a name, e.g. “Free coffee”.")
+    assert_refused(response, "points_cost", "Enter how many points the reward costs.")
+    assert not Reward.objects.exists()
+
+
+# --- The shop's currency ----------------------------------------------------------------------
+
+
+def test_amounts_are_asked_in_the_shops_currency(owner_client, shop):
+    shop.currency = "SEK"
+    shop.save(update_fields=["currency"])
+
+    content = text(owner_client.get(create_url(shop)))
+
+    assert "Amount off (kr)" in content
+    assert "Value of the voucher (kr)" in content
+    assert "€" not in content
+    assert "€" not in text(owner_client.get(catalogue_url(shop)))
+
+
+def test_amounts_are_asked_in_euros_in_a_euro_shop(owner_client, shop):
+    content = text(owner_client.get(create_url(shop)))
+    assert escape("Amount off (€)") in content
+    assert escape("Value of the voucher (€)") in content
+
+
+def test_the_cost_says_what_the_program_gives(owner_client, shop):
+    content = text(owner_client.get(create_url(shop)))
+    help_text = content.split('id="id_points_cost_helptext">')[1].split("</small>")[0]
+    assert help_text.startswith("Your program: ")
+    assert "points for every" in help_text
+
+
+# --- Our own messages for every field ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"points_cost": ""}, "points_cost", "Enter how many points the reward costs."),
+    ({"points_cost": "many"}, "points_cost",
+     "Enter the cost as a whole number of points, e.g. 500."),
+    ({"points_cost": "-5"}, "points_cost", "The cost must be at least 1 point."),
+    ({"points_cost": "2000000001"}, "points_cost",
+     "A card holds at most 2,000,000,000 points: choose a lower cost."),
+    ({"points_cost": "99999999999999999999"}, "points_cost",
+     "A card holds at most 2,000,000,000 points: choose a lower cost."),
+    ({"name": " "}, "name", "Give the reward a name, e.g. “Free coffee”."),
+    ({"name": "x" * 101}, "name", "Keep the name to 100 characters or fewer."),
+    ({"description": "x" * 1001}, "description",
+     "Keep the description to 1,000 characters or fewer."),
+    ({"kind": ""}, "kind", "Choose what the customer gets."),
+    ({"kind": "raffle"}, "kind", "Choose one of the kinds of reward."),
+    ({"amount_off_value": "lots"}, "amount_off_value", "Enter an amount, such as 27.50."),
+    ({"amount_off_value": "5.001"}, "amount_off_value", "Use at most two decimals."),
+    ({"amount_off_value": "0"}, "amount_off_value", "The amount must be more than zero."),
+    ({"kind": "gift_voucher", "gift_voucher_value": ""}, "gift_voucher_value",
+     "Enter the amount, e.g. 5.00."),
+    ({"kind": "percent_off", "percent_off_value": "ten"}, "percent_off_value",
+     "Enter the percentage as a whole number, e.g. 10."),
+    ({"kind": "percent_off", "percent_off_value": "-5"}, "percent_off_value",
+     "Enter a percentage from 1 to 100."),
+    ({"kind": "free_product", "free_product_name": "x" * 101}, "free_product_name",
+     "Keep the product's name to 100 characters or fewer."),
+    ({"stock_total": "-1"}, "stock_total",
+     "Enter a stock from 0 to 1,000,000, or leave it empty for no limit."),
+    ({"stock_total": "99999999999"}, "stock_total",
+     "Enter a stock from 0 to 1,000,000, or leave it empty for no limit."),
+    ({"stock_total": "some"}, "stock_total",
+     "Enter the stock as a whole number, e.g. 25, or leave it empty."),
+    ({"limit_per_member": "0"}, "limit_per_member",
+     "Enter a limit from 1 to 1,000, or leave it empty for no limit."),
+    ({"limit_per_member": "1.5"}, "limit_per_member",
+     "Enter the limit as a whole number, e.g. 1, or leave it empty."),
+    ({"limit_period": "weekly"}, "limit_period", "Choose “per month” or “in total”."),
+    ({"voucher_valid_days": ""}, "voucher_valid_days",
+     "Enter how many days the customer has to use the voucher."),
+    ({"voucher_valid_days": "0"}, "voucher_valid_days", "Enter 1 to 3,650 days."),
+    ({"voucher_valid_days": "3000000"}, "voucher_valid_days", "Enter 1 to 3,650 days."),
+    ({"available_from": "tomorrow"}, "available_from",
+     "Enter a date and time, or leave it empty."),
+    ({"available_until": "2030-13-45T99:00"}, "available_until",
+     "Enter a date and time, or leave it empty."),
+])
+def test_bad_input_gets_our_own_message_and_saves_nothing(owner_client, shop, overrides, field,
+                                                          message):
+    response = owner_client.post(create_url(shop), form_data(**overrides))
+
+    assert_refused(response, field, message)
+    content = text(response)
+    for django_default in ("Ensure this value", "This field is required", "Enter a whole number.",
+                           "Select a valid choice", "Enter a valid"):
+        assert django_default not in content
+    assert not Reward.objects.exists()
+
+
+def test_the_cost_cap_is_written_in_the_languages_format(owner_client, shop):
+    owner_client.cookies["django_language"] = "nl"
+    response = owner_client.post(create_url(shop), form_data(points_cost="2000000001"),
+                                 HTTP_ACCEPT_LANGUAGE="nl")
+    assert response.status_code == 400
+    assert "2.000.000.000" in text(response)
+    assert not Reward.objects.exists()
+
+
+def test_the_cost_may_be_exactly_what_a_card_holds(owner_client, shop):
+    response = owner_client.post(create_url(shop), form_data(points_cost="2000000000"))
+    assert response.status_code == 302
+    assert Reward.objects.get(shop=shop).points_cost == 2_000_000_000
 
 
 @pytest.mark.parametrize(("kind", "extra", "check"), [
-    (RewardKind.AMOUNT_OFF, {"value_amount": "5.00"},
+    (RewardKind.AMOUNT_OFF, {"amount_off_value": "5.00"},
      lambda r: r.value_amount == Decimal("5.00")),
-    (RewardKind.PERCENT_OFF, {"value_amount": "", "value_percent": "15"},
+    (RewardKind.PERCENT_OFF, {"amount_off_value": "", "percent_off_value": "15"},
      lambda r: r.value_percent == 15),
-    (RewardKind.FREE_PRODUCT, {"value_amount": "", "product_name": "Croissant"},
+    (RewardKind.FREE_PRODUCT, {"amount_off_value": "", "free_product_name": "Croissant"},
      lambda r: r.product_name == "Croissant"),
-    (RewardKind.GIFT_VOUCHER, {"value_amount": "10.00"},
+    (RewardKind.GIFT_VOUCHER, {"amount_off_value": "", "gift_voucher_value": "10.00"},
      lambda r: r.value_amount == Decimal("10.00")),
-    (RewardKind.PERK, {"value_amount": "", "description": "Skip the queue on Saturdays"},
+    (RewardKind.PERK, {"amount_off_value": "", "description": "Skip the queue on Saturdays"},
      lambda r: r.description == "Skip the queue on Saturdays"),
 ])
 def test_create_each_kind(owner_client, shop, kind, extra, check):
@@ -249,28 +495,28 @@ def assert_refused(response, field: str, message: str) -> None:
 
 def test_create_percent_off_without_a_percentage_is_refused(owner_client, shop):
     response = owner_client.post(create_url(shop), form_data(
-        kind=RewardKind.PERCENT_OFF, value_amount="", value_percent=""))
-    assert_refused(response, "value_percent", "Enter a percentage from 1 to 100.")
+        kind=RewardKind.PERCENT_OFF, amount_off_value="", percent_off_value=""))
+    assert_refused(response, "percent_off_value", "Enter a percentage from 1 to 100.")
     assert not Reward.objects.exists()
 
 
 def test_create_percent_off_over_100_is_refused(owner_client, shop):
     response = owner_client.post(create_url(shop), form_data(
-        kind=RewardKind.PERCENT_OFF, value_amount="", value_percent="150"))
-    assert_refused(response, "value_percent", "Enter a percentage from 1 to 100.")
+        kind=RewardKind.PERCENT_OFF, amount_off_value="", percent_off_value="150"))
+    assert_refused(response, "percent_off_value", "Enter a percentage from 1 to 100.")
     assert not Reward.objects.exists()
 
 
 def test_create_amount_off_without_an_amount_is_refused(owner_client, shop):
-    response = owner_client.post(create_url(shop), form_data(value_amount=""))
-    assert_refused(response, "value_amount", "Enter the amount, e.g. 5.00.")
+    response = owner_client.post(create_url(shop), form_data(amount_off_value=""))
+    assert_refused(response, "amount_off_value", "Enter the amount, e.g. 5.00.")
     assert not Reward.objects.exists()
 
 
 def test_create_free_product_without_a_product_is_refused(owner_client, shop):
     response = owner_client.post(create_url(shop), form_data(
-        kind=RewardKind.FREE_PRODUCT, value_amount="", product_name="  "))
-    assert_refused(response, "product_name", "Name the free product.")
+        kind=RewardKind.FREE_PRODUCT, amount_off_value="", free_product_name="  "))
+    assert_refused(response, "free_product_name", "Name the free product.")
     assert not Reward.objects.exists()
 
 
@@ -294,7 +540,7 @@ def test_create_with_a_file_that_is_not_an_image_is_refused(owner_client, shop, 
     assert response.status_code == 400
     content = text(response)
     assert 'id="id_image_error"' in content
-    assert "Upload a valid image." in content
+    assert "Upload a JPEG, PNG, WebP or GIF image." in content
     assert not Reward.objects.exists()
     assert not any(media_root.rglob("*.png"))
 
@@ -324,7 +570,7 @@ def test_edit_with_an_image_over_2_mb_is_refused(owner_client, shop, media_root,
     big = png_bytes(size=(1000, 800), noise=True)
     response = owner_client.post(edit_url(shop, coffee), {
         **form_data(kind=RewardKind.FREE_PRODUCT, name="Free coffee", points_cost="100",
-                    value_amount="", product_name="Coffee"),
+                    amount_off_value="", free_product_name="Coffee"),
         "image": SimpleUploadedFile("big.png", big, "image/png")})
 
     assert_refused(response, "image", "The image may be 2 MB at most.")
@@ -346,7 +592,7 @@ def test_edit_page_shows_the_reward(owner_client, shop, rewards):
 def test_edit_changes_fields(owner_client, shop, rewards):
     five_off = rewards[1]
     response = owner_client.post(edit_url(shop, five_off), form_data(
-        name="€7.50 off", points_cost="650", value_amount="7.50",
+        name="€7.50 off", points_cost="650", amount_off_value="7.50",
         description="On anything in the shop", stock_total="10"))
 
     assertRedirects(response, catalogue_url(shop), fetch_redirect_response=False)
@@ -380,9 +626,9 @@ def test_edit_can_remove_the_image(owner_client, shop, media_root):
 def test_edit_with_bad_input_changes_nothing(owner_client, shop, rewards):
     ten_percent = rewards[2]
     response = owner_client.post(edit_url(shop, ten_percent), form_data(
-        kind=RewardKind.PERCENT_OFF, name="Half off", points_cost="300", value_amount="",
-        value_percent="0"))
-    assert_refused(response, "value_percent", "Enter a percentage from 1 to 100.")
+        kind=RewardKind.PERCENT_OFF, name="Half off", points_cost="300", amount_off_value="",
+        percent_off_value="0"))
+    assert_refused(response, "percent_off_value", "Enter a percentage from 1 to 100.")
     ten_percent.refresh_from_db()
     assert (ten_percent.name, ten_percent.value_percent) == ("10% off", 10)
 
@@ -457,6 +703,77 @@ def test_toggle_needs_post(owner_client, shop, rewards):
     assert owner_client.get(toggle_url(shop, rewards[0])).status_code == 405
     rewards[0].refresh_from_db()
     assert rewards[0].active is True
+
+
+# --- Deleting ---------------------------------------------------------------------------------
+
+
+def test_the_catalogue_and_the_form_link_to_deleting(owner_client, shop, rewards):
+    content = text(owner_client.get(catalogue_url(shop)))
+    for reward in rewards:
+        assert f'href="{delete_url(shop, reward)}"' in content
+    assert f'href="{delete_url(shop, rewards[0])}"' in text(
+        owner_client.get(edit_url(shop, rewards[0])))
+
+
+def test_deleting_asks_first(owner_client, shop, rewards):
+    response = owner_client.get(delete_url(shop, rewards[1]))
+
+    assert response.status_code == 200
+    content = text(response)
+    assert escape("Delete “€5 off”?") in content
+    assert "it cannot be undone" in content
+    form = content.split('<form class="inline-form" method="post">')[1].split("</form>")[0]
+    assert "Yes, delete it" in form
+    assert catalogue_names(shop) == ["Free coffee", "€5 off", "10% off"]  # nothing yet
+
+
+def test_a_reward_never_claimed_is_deleted(owner_client, shop, rewards):
+    response = owner_client.post(delete_url(shop, rewards[1]))
+
+    assertRedirects(response, catalogue_url(shop), fetch_redirect_response=False)
+    assert catalogue_names(shop) == ["Free coffee", "10% off"]
+    assert escape("“€5 off” is deleted.") in text(owner_client.get(response["Location"]))
+
+
+@pytest.mark.parametrize("voucher_state", ["open", "used", "cancelled"])
+def test_a_claimed_reward_is_not_deleted_and_switching_it_off_is_offered(
+        owner_client, owner, shop, member, rewards, voucher_state):
+    coffee = rewards[0]
+    give_points(shop, member)
+    voucher = services.voucher_claim(shop=shop, membership_id=member.pk, reward_id=coffee.pk)
+    if voucher_state == "used":
+        services.voucher_use(shop=shop, code=voucher.code)
+    elif voucher_state == "cancelled":
+        services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=owner)
+
+    page = text(owner_client.get(delete_url(shop, coffee)))
+    assert "Yes, delete it" not in page
+    assert "was claimed 1 time, so it stays in your records" in page
+    assert f'action="{toggle_url(shop, coffee)}"' in page
+    assert "Switch it off</button>" in page
+
+    response = owner_client.post(delete_url(shop, coffee))
+
+    assert response.status_code == 409
+    assert "was claimed 1 time, so it stays in your records. Switch it off instead" in text(
+        response)
+    assert Reward.objects.filter(pk=coffee.pk).exists()
+    assert Voucher.objects.filter(pk=voucher.pk).exists()
+
+    response = owner_client.post(toggle_url(shop, coffee))
+    coffee.refresh_from_db()
+    assert coffee.active is False
+    assert escape("“Free coffee” is switched off: your customers no longer see it.") in text(
+        owner_client.get(response["Location"]))
+    assert "It is switched off already" in text(owner_client.get(delete_url(shop, coffee)))
+
+
+def test_deleting_a_reward_of_another_shop_is_404(owner_client, shop, other_shop):
+    theirs = make_reward(other_shop, "Gratis kaasplankje")
+    assert owner_client.get(delete_url(shop, theirs)).status_code == 404
+    assert owner_client.post(delete_url(shop, theirs)).status_code == 404
+    assert Reward.objects.filter(pk=theirs.pk).exists()
 
 
 # --- Redemption settings --------------------------------------------------------------------
@@ -587,8 +904,8 @@ def test_owner_cannot_cancel_a_voucher_of_another_shop(owner_client, shop, other
 # --- Who gets in ------------------------------------------------------------------------------
 
 
-def all_requests(shop, reward, voucher, membership):
-    """Every URL of the catalogue, as (method, url, data)."""
+def all_requests(shop, reward, voucher, membership, deletable):
+    """Every URL of the catalogue, as (method, url, data); ``deletable`` was never claimed."""
     return [
         ("get", catalogue_url(shop), None),
         ("post", catalogue_url(shop), settings_data(pay_with_points="on",
@@ -597,10 +914,12 @@ def all_requests(shop, reward, voucher, membership):
         ("post", create_url(shop), form_data(name="Sneaky")),
         ("get", edit_url(shop, reward), None),
         ("post", edit_url(shop, reward), form_data(kind=RewardKind.PERCENT_OFF,
-                                                   name="Sneaky", value_amount="",
-                                                   value_percent="99")),
+                                                   name="Sneaky", amount_off_value="",
+                                                   percent_off_value="99")),
         ("post", move_url(shop, reward), {"direction": "up"}),
         ("post", toggle_url(shop, reward), {}),
+        ("get", delete_url(shop, deletable), None),
+        ("post", delete_url(shop, deletable), {}),
         ("post", cancel_url(shop, voucher), {}),
         ("get", member_vouchers_url(shop, membership), None),
     ]
@@ -625,7 +944,8 @@ def test_everyone_but_the_owner_gets_404(who, shop, member, other_shop, other_ow
     before_rewards = list(Reward.objects.order_by("pk").values())
     before_vouchers = list(Voucher.objects.order_by("pk").values())
 
-    for method, url, data in all_requests(shop, reward, open_voucher, member):
+    for method, url, data in all_requests(shop, reward, open_voucher, member,
+                                              rewards[0]):
         response = getattr(client, method)(url, data) if data is not None else getattr(
             client, method)(url)
         assert response.status_code == 404, (method, url, response.status_code)
@@ -637,7 +957,8 @@ def test_everyone_but_the_owner_gets_404(who, shop, member, other_shop, other_ow
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, shop, rewards):
-    for url in (catalogue_url(shop), create_url(shop), edit_url(shop, rewards[0])):
+    for url in (catalogue_url(shop), create_url(shop), edit_url(shop, rewards[0]),
+                delete_url(shop, rewards[0])):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
