@@ -54,5 +54,7 @@ def how_it_works(request):
     return render(request, "members/portal/how_it_works.html", {
         **theme.theme_context(request.shop),
         "rules": rules, "examples": selectors.rules_examples(rules=rules),
+        "program_sentence": selectors.program_sentence(rules=rules,
+                                                       currency=request.shop.currency),
         "stamps": summary["stamps"],
     })

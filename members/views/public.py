@@ -75,7 +75,7 @@ def public_page_panels(request, shop: Shop) -> list[SafeString]:
     return panels
 
 
-def _page_context(request, shop: Shop) -> dict:
+def _page_context(shop: Shop) -> dict:
     """What every page of a shop shows to its customers: the colours, the contact details."""
     return {
         "shop": shop,
@@ -131,7 +131,7 @@ def shop_page(request, shop_slug: str):
     summary = (loyalty_selectors.membership_points_summary(membership=existing)
                if existing else None)
     return render(request, "members/shop_page.html", {
-        **_page_context(request, shop),
+        **_page_context(shop),
         "form": form, "existing": existing, "summary": summary,
         "program_sentence": loyalty_selectors.program_sentence(rules=rules,
                                                                currency=shop.currency),
@@ -159,7 +159,7 @@ def joined(request, shop_slug: str):
     if membership is None:
         return redirect("shop_page", shop_slug=shop.slug)
     return render(request, "members/joined_without_login.html", {
-        **_page_context(request, shop),
+        **_page_context(shop),
         "membership": membership,
         "qr_svg": mark_safe(card_qr_svg(membership.card_number)),  # noqa: S308 - segno output
         "stamps": loyalty_selectors.membership_points_summary(membership=membership)["stamps"],
@@ -174,7 +174,7 @@ def privacy(request, shop_slug: str):
     shop = _shop(shop_slug)
     activate_language_unless_chosen(request, shop.language)
     return render(request, "members/privacy.html", {
-        **_page_context(request, shop),
+        **_page_context(shop),
         "authority": selectors.shop_supervisory_authority(shop=shop),
         "birthday_gift": selectors.shop_birthday_gift(shop=shop),
     })

@@ -134,3 +134,12 @@ def test_joining_with_a_phone_number_shows_the_card_with_its_qr_code(new_page, b
     assert_fits_phone(page)
     screenshot(page, "public-joined-phone")
     assert console_errors == []
+
+
+def test_the_rewards_are_there_without_javascript(new_page, bakery, console_errors):
+    page = new_page(java_script_enabled=False, **PHONE)
+    page.goto(f"/s/{bakery.slug}/")
+    expect(page.locator(".public-rewards").get_by_role("listitem")).to_have_count(3)
+    expect(page.get_by_role("button", name="Join")).to_be_visible()
+    assert_fits_phone(page)
+    assert console_errors == []
