@@ -331,6 +331,9 @@ TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
 TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
+# Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
+# renders a fragment); the page renders them in the same request (members.views.public).
+TROUW_PUBLIC_PAGE_PANELS = ["public_rewards"]
 
 LOGGING = {
     "version": 1,

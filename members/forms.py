@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 
 class JoinForm(forms.Form):
-    name = forms.CharField(label=_("Your name"), max_length=150)
-    email = forms.EmailField(label=_("E-mail address"), required=False)
-    phone = forms.CharField(label=_("Phone number"), max_length=32, required=False)
+    """The public page's join form. The birthday is optional and promises nothing unless the
+    shop gives a birthday gift (``birthday_gift``, see ``members.selectors.shop_birthday_gift``);
+    the privacy statement is linked next to the consent box (``privacy_url``)."""
+
+    name = forms.CharField(label=_("Your name"), max_length=150,
+                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("E-mail address"), required=False,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(label=_("Phone number"), max_length=32, required=False,
+                            widget=forms.TextInput(attrs={"inputmode": "tel",
+                                                          "autocomplete": "tel"}))
     birthday = forms.DateField(
         label=_("Birthday (optional)"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_("We use it only for a birthday treat."),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
     password = forms.CharField(
         label=_("Choose a password"), required=False, strip=False,
@@ -25,11 +33,24 @@ class JoinForm(forms.Form):
         label=_("Yes, send me news and offers from this shop."), required=False
     )
 
-    def __init__(self, *args, signed_in: bool, **kwargs):
+    def __init__(self, *args, signed_in: bool, privacy_url: str = "",
+                 birthday_gift: str | None = None, stamp_card: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if signed_in:
             del self.fields["email"]
             del self.fields["password"]
+        elif stamp_card:
+            self.fields["password"].help_text = _(
+                "With an e-mail address you get a login to see your stamps. "
+                "Joining with a phone number only? No password needed.")
+        if birthday_gift:
+            self.fields["birthday"].help_text = _(
+                "On your birthday you get %(gift)s.") % {"gift": birthday_gift}
+        if privacy_url:
+            self.fields["marketing_consent"].help_text = format_html(
+                '{} <a href="{}">{}</a>',
+                _("You can change your mind at any time."),
+                privacy_url, _("Privacy statement: what is stored and why"))
 
 
 class CounterEnrolForm(forms.Form):

@@ -14,6 +14,8 @@ portal_patterns = [
 urlpatterns = [
     path("s/<slug:shop_slug>/", public.shop_page, name="shop_page"),
     path("s/<slug:shop_slug>/joined/", public.joined, name="shop_joined"),
+    path("s/<slug:shop_slug>/privacy/", public.privacy, name="shop_privacy"),
+    path("s/<slug:shop_slug>/theme.css", public.theme_css, name="shop_theme"),
     path("portal/", include((portal_patterns, "portal"))),
     path("counter/<slug:shop_slug>/enrol/", counter.enrol, name="counter_enrol"),
     path("api/v1/members/", api.MembersView.as_view(), name="api-members"),

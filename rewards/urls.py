@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import api
-from .views import counter, dashboard, portal
+from .views import counter, dashboard, portal, public
 
 urlpatterns = [
     path("dashboard/<slug:shop_slug>/rewards/", dashboard.catalogue, name="rewards_catalogue"),
@@ -36,6 +36,7 @@ urlpatterns = [
     path("portal/<slug:shop_slug>/vouchers/<str:code>/", portal.voucher, name="portal_voucher"),
     path("portal/<slug:shop_slug>/vouchers/<str:code>/cancel/", portal.cancel,
          name="portal_voucher_cancel"),
+    path("s/<slug:shop_slug>/rewards/", public.public_rewards, name="public_rewards"),
     path("api/v1/rewards/", api.RewardsView.as_view(), name="api-rewards"),
     path("api/v1/rewards/<int:reward_id>/", api.RewardDetailView.as_view(), name="api-reward"),
     path("api/v1/redemptions/", api.RedemptionsView.as_view(), name="api-redemptions"),

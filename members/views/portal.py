@@ -10,6 +10,8 @@ from django.utils.safestring import mark_safe
 from loyalty import selectors
 from loyalty.access import member_required, signed_in_view
 
+from .. import theme
+
 HISTORY_PAGE_SIZE = 15
 
 
@@ -22,10 +24,14 @@ def card_qr_svg(card_number: str) -> str:
 
 @signed_in_view
 def index(request):
-    memberships = list(request.user.memberships.select_related("shop").order_by("shop__name"))
+    memberships = list(request.user.memberships.select_related("shop__current_rules")
+                       .order_by("shop__name"))
     if len(memberships) == 1:
         return redirect("portal:card", shop_slug=memberships[0].shop.slug)
-    return render(request, "members/portal/index.html", {"memberships": memberships})
+    # A person has a handful of cards: two small queries each is fine here.
+    cards = [{"membership": m, "summary": selectors.membership_points_summary(membership=m),
+              **theme.theme_context(m.shop)} for m in memberships]
+    return render(request, "members/portal/index.html", {"cards": cards})
 
 
 @member_required
@@ -33,6 +39,7 @@ def card(request):
     membership = request.membership
     history = Paginator(selectors.membership_history(membership=membership), HISTORY_PAGE_SIZE)
     return render(request, "members/portal/card.html", {
+        **theme.theme_context(request.shop),
         "membership": membership,
         "summary": selectors.membership_points_summary(membership=membership),
         "page": history.get_page(request.GET.get("page")),
@@ -42,7 +49,12 @@ def card(request):
 
 @member_required
 def how_it_works(request):
-    rules = selectors.program_rules_in_force(shop=request.shop)
+    summary = selectors.membership_points_summary(membership=request.membership)
+    rules = summary["rules"]
     return render(request, "members/portal/how_it_works.html", {
+        **theme.theme_context(request.shop),
         "rules": rules, "examples": selectors.rules_examples(rules=rules),
+        "program_sentence": selectors.program_sentence(rules=rules,
+                                                       currency=request.shop.currency),
+        "stamps": summary["stamps"],
     })
