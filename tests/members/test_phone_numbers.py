@@ -17,6 +17,14 @@ from members.services import member_enrol, phone_normalize
 from tests.factories import MembershipFactory, ShopFactory
 from tests.helpers import text
 
+NBSP = "\u00a0"
+
+
+def nb(shown: str) -> str:
+    """A number as the filter shows it: its groups joined with no-break spaces."""
+    return shown.replace(" ", NBSP)
+
+
 NOT_CALLABLE = ("That is not a phone number we can call: check the digits. A number from "
                 "another country starts with + and its country code.")
 
@@ -138,7 +146,11 @@ class TestPhoneFilter:
         ("12-34", "NL", "12-34"),  # an old row that could not be read shows as stored
     ])
     def test_national_in_the_shops_country_international_otherwise(self, value, country, shown):
-        assert _phone(value, country) == shown
+        assert _phone(value, country) == nb(shown)
+
+    def test_a_number_never_wraps_in_the_middle(self):
+        assert " " not in _phone("+46701234567", "NL")
+        assert _phone("+46701234567", "NL") == "+46\u00a070\u00a0123\u00a045\u00a067"
 
 
 @pytest.mark.django_db
@@ -155,22 +167,22 @@ class TestPagesShowTheNationalFormat:
 
     def test_counter_results(self, staff_client, shop, henk, astrid):
         content = text(staff_client.get(f"/counter/{shop.slug}/", {"q": "Henk"}))
-        assert "06 12345678" in content and "+31612345678" not in content
+        assert nb("06 12345678") in content and "+31612345678" not in content
         content = text(staff_client.get(f"/counter/{shop.slug}/", {"q": "Astrid"}))
-        assert "+46 70 123 45 67" in content
+        assert nb("+46 70 123 45 67") in content
 
     def test_counter_member_panel(self, staff_client, shop, henk):
         content = text(staff_client.get(f"/counter/{shop.slug}/members/{henk.card_number}/"))
-        assert "06 12345678" in content and "+31612345678" not in content
+        assert nb("06 12345678") in content and "+31612345678" not in content
 
     def test_dashboard_members_list(self, owner_client, shop, henk, astrid):
         content = text(owner_client.get(f"/dashboard/{shop.slug}/members/"))
-        assert "06 12345678" in content and "+31612345678" not in content
-        assert "+46 70 123 45 67" in content
+        assert nb("06 12345678") in content and "+31612345678" not in content
+        assert nb("+46 70 123 45 67") in content
 
     def test_dashboard_member(self, owner_client, shop, henk):
         content = text(owner_client.get(f"/dashboard/{shop.slug}/members/{henk.card_number}/"))
-        assert "06 12345678" in content and "+31612345678" not in content
+        assert nb("06 12345678") in content and "+31612345678" not in content
 
     def test_a_swedish_shop_shows_swedish_numbers_nationally(self, client):
         from tests.factories import StaffMemberFactory, UserFactory
@@ -180,7 +192,7 @@ class TestPagesShowTheNationalFormat:
         user = UserFactory()
         StaffMemberFactory(shop=shop, user=user)
         client.force_login(user)
-        assert "070-123 45 67" in text(client.get(f"/counter/{shop.slug}/", {"q": "Astrid"}))
+        assert nb("070-123 45 67") in text(client.get(f"/counter/{shop.slug}/", {"q": "Astrid"}))
 
 
 @pytest.mark.django_db
