@@ -66,7 +66,7 @@ PHONE_PREFIX_MIN_DIGITS = 3
 def phone_prefixes(*, query: str, country: str) -> list[str]:
     """The starts of stored (E.164) phone numbers that the partly typed ``query`` can be, in a
     shop of ``country``: "06 12" → "+31612", "+31 6 12" and "0031 6 12" → "+31612",
-    "0046 70" → "+4670". Empty when fewer than ``PHONE_PREFIX_MIN_DIGITS`` digits of the
+    "0046 70 1" → "+46701". Empty when fewer than ``PHONE_PREFIX_MIN_DIGITS`` digits of the
     number itself are typed. A number typed without its 0 (or, in Denmark and Norway, which
     have none) is read as a national one; a legacy row not in E.164 is matched as typed."""
     query = re.sub(r"\(\s*0\s*\)", "", query)  # +31 (0)6 …: the 0 one leaves out from abroad
