@@ -332,6 +332,11 @@ class Membership(models.Model):
         ]
         indexes = [
             models.Index(fields=["shop", "name"], name="membership_shop_name_idx"),
+            # The counter's search as you type: phone LIKE '+31612%' within a shop. The
+            # pattern operator class lets PostgreSQL use the index for LIKE in any collation
+            # (ignored on SQLite).
+            models.Index(fields=["shop", "phone"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                         name="membership_phone_prefix_idx"),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ import time
 import zoneinfo
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
@@ -52,20 +53,73 @@ def digits_only(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
+# A number as people say or scan it: digits with spaces, dashes, dots, slashes and brackets,
+# maybe a leading +. Anything else (a letter, an @) is a name or an e-mail address.
+_NUMBER_QUERY = re.compile(r"^\+?[\d\s\-().\/]+$")
+# The first digits of a card number (printed "1234 5678 9012 3") that find it.
+CARD_PREFIX_MIN_DIGITS = 4
+# The digits after the country code (or the 0 in front) that find a phone number: "06 12"
+# and "+31 6 12" have three; "06" alone would match every mobile number.
+PHONE_PREFIX_MIN_DIGITS = 3
+
+
+def phone_prefixes(*, query: str, country: str) -> list[str]:
+    """The starts of stored (E.164) phone numbers that the partly typed ``query`` can be, in a
+    shop of ``country``: "06 12" → "+31612", "+31 6 12" and "0031 6 12" → "+31612",
+    "0046 70 1" → "+46701". Empty when fewer than ``PHONE_PREFIX_MIN_DIGITS`` digits of the
+    number itself are typed. A number typed without its 0 (or, in Denmark and Norway, which
+    have none) is read as a national one; a legacy row not in E.164 is matched as typed."""
+    query = re.sub(r"\(\s*0\s*\)", "", query)  # +31 (0)6 …: the 0 one leaves out from abroad
+    digits = digits_only(query)
+    if query.lstrip().startswith("+"):
+        international = digits
+    else:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+        exit_code = metadata.international_prefix if metadata else "00"
+        trunk = metadata.national_prefix if metadata else "0"
+        if exit_code and exit_code.isdigit() and digits.startswith(exit_code):
+            international = digits[len(exit_code):]
+        else:
+            code = str(phonenumbers.country_code_for_region(country))
+            with_trunk = bool(trunk) and digits.startswith(trunk)
+            national = digits[len(trunk):] if with_trunk else digits
+            if len(national) < PHONE_PREFIX_MIN_DIGITS:
+                return []
+            # Also the digits as typed (a row that migration 0010 left in its old form) and,
+            # without a 0 in front, the number with a + (an API client that did not encode
+            # the + of "+316…" in ?q=).
+            return ["+" + code + national, digits] + ([] if with_trunk else ["+" + digits])
+    for length in (1, 2, 3):  # country codes are prefix-free: at most one of these is one
+        if int(international[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            if len(international) - length < PHONE_PREFIX_MIN_DIGITS:
+                return []
+            return ["+" + international]
+    return []
+
+
 def membership_search(*, shop: Shop, query: str) -> QuerySet[Membership]:
     """Find members of ``shop`` by card number, phone, e-mail or name.
 
-    A whole card number (as a scanner types it, with or without spaces) is an exact match; phone
-    numbers match on their last nine digits, so 06 1234 5678 finds +31 6 12345678.
+    A number (digits with the spaces, dashes or brackets people write, maybe a +) finds the
+    phone numbers and card numbers that start with it, from the first few digits, in any form
+    the customer says it (06 12…, +31 6 12…, 0031 6 12…, 0046 70…; see ``phone_prefixes``);
+    the prefixes are served by indexes (a card number's, and ``membership_phone_prefix_idx``
+    on PostgreSQL), because the counter asks on every keystroke. Anything else finds names and
+    e-mail addresses containing it.
     """
     query = (query or "").strip()
     members = Membership.objects.for_shop(shop)
     if not query:
         return members.none()
+    if not _NUMBER_QUERY.match(query):
+        condition = Q(name__icontains=query) | Q(email__icontains=query)
+        return members.filter(condition).order_by("name")
+    condition = Q(pk__in=[])
+    for prefix in phone_prefixes(query=query, country=shop.country):
+        condition |= Q(phone__startswith=prefix)
     digits = digits_only(query)
-    condition = Q(name__icontains=query) | Q(email__icontains=query)
-    if digits and len(digits) >= 4 and not re.search(r"[A-Za-z@]", query):
-        condition |= Q(card_number=digits) | Q(phone__endswith=digits[-9:])
+    if not query.startswith("+") and len(digits) >= CARD_PREFIX_MIN_DIGITS:
+        condition |= Q(card_number__startswith=digits)
     return members.filter(condition).order_by("name")
 
 

@@ -19,7 +19,11 @@ LOOKUP_LIMIT = 20
 class MemberInput(InputSerializer):
     name = serializers.CharField(max_length=150)
     email = serializers.CharField(required=False, allow_blank=True, default="")
-    phone = serializers.CharField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="In any form (06 1234 5678, +31 6 1234 5678, 0031 6 1234 5678): a number "
+                  "without a country code is read as one of the shop's country. Stored and "
+                  "answered in E.164 (+31612345678); a number that cannot be called is a 400.")
     birthday = serializers.DateField(required=False, allow_null=True, default=None)
     language = serializers.ChoiceField(choices=Language.values, required=False)
     marketing_consent = serializers.BooleanField(required=False, default=False)
@@ -29,7 +33,9 @@ class MemberOutput(serializers.Serializer):
     card_number = serializers.CharField()
     name = serializers.CharField()
     email = serializers.CharField()
-    phone = serializers.CharField()
+    phone = serializers.CharField(
+        help_text="E.164 (+31612345678), or empty for a member without a phone number. A "
+                  "number stored before E.164 that could not be read keeps its old form.")
     language = serializers.CharField()
     balance = serializers.IntegerField()
     joined_at = serializers.DateTimeField()
@@ -46,8 +52,12 @@ def member_body(membership) -> dict:
 
 class MembersView(ShopApiView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Phone, e-mail or card number",
-                                     required=True)],
+        parameters=[OpenApiParameter(
+            "q", str, required=True,
+            description="The start of a phone number in any form (06 12…, +31 6 12…, "
+                        "0031 6 12…; at least three digits after the country code or the 0; "
+                        "encode the + as %2B) or of a card number (at least four digits, "
+                        "spaces allowed); or part of a name or e-mail address.")],
         responses={200: MemberOutput(many=True)}, summary="Look up members",
     )
     def get(self, request):

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import secrets
 
+import phonenumbers
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -50,24 +51,34 @@ def card_number_new() -> str:
     return body + luhn_check_digit(body)
 
 
-def phone_normalize(raw: str) -> str:
-    """Keep digits and a leading +; 00 becomes +. Raises ValidationError when it cannot be a phone
-    number (fewer than 6 or more than 15 digits, letters)."""
+# What people write around the digits of a phone number: "+31 (0)6-1234.5678", "070/123 45 67".
+_PHONE_PUNCTUATION = re.compile(r"[\s\-+().\/]")
+
+
+def phone_normalize(raw: str, *, country: str) -> str:
+    """A phone number in E.164 (+31612345678), read with ``country`` (the shop's, e.g. "NL") as
+    the region of a number given without a country code: 06 1234 5678, +31 6 1234 5678 and
+    0031 6 1234 5678 are the same number. Raises ValidationError for letters, extensions and
+    numbers that no phone network has (phonenumbers' metadata decides, not our own rules)."""
     raw = (raw or "").strip()
     if not raw:
         return ""
-    if re.search(r"[^\d\s\-+().]", raw):
+    digits = _PHONE_PUNCTUATION.sub("", raw)
+    if not (digits.isascii() and digits.isdigit()):
         raise ValidationError({"phone": [_("Enter a phone number with digits only.")]})
-    digits = re.sub(r"\D", "", raw)
-    international = raw.startswith("+") or digits.startswith("00")
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if not 6 <= len(digits) <= 15:
-        raise ValidationError({"phone": [_("Enter a phone number of 6 to 15 digits.")]})
-    return ("+" if international else "") + digits
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError({"phone": [_(
+            "That is not a phone number we can call: check the digits. A number from another "
+            "country starts with + and its country code."
+        )]})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _clean_member_details(*, name, email, phone, birthday, language) -> dict:
+def _clean_member_details(*, name, email, phone, birthday, language, country) -> dict:
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     email = (email or "").strip().lower()
@@ -81,7 +92,7 @@ def _clean_member_details(*, name, email, phone, birthday, language) -> dict:
         except ValidationError:
             errors["email"] = [_("Enter a valid e-mail address.")]
     try:
-        phone = phone_normalize(phone)
+        phone = phone_normalize(phone, country=country)
     except ValidationError as exc:
         errors.update(exc.message_dict)
         phone = ""
@@ -115,13 +126,14 @@ def member_enrol(
     """Give a customer a card at ``shop``. Refuses a second card for the same e-mail or phone."""
     language = language or shop.language
     details = _clean_member_details(
-        name=name, email=email, phone=phone, birthday=birthday, language=language
+        name=name, email=email, phone=phone, birthday=birthday, language=language,
+        country=shop.country,
     )
     duplicate = Q(email__iexact=details["email"]) if details["email"] else Q(pk__in=[])
     if details["phone"]:
-        # The same number written another way (06… and +316…) is the same customer: compare
-        # on the last nine digits, as the counter's search does.
-        duplicate |= Q(phone=details["phone"]) | Q(phone__endswith=details["phone"][-9:])
+        # Numbers are stored in E.164, so the same number written another way (06… and +316…)
+        # is the same string (0010 migrated the older rows).
+        duplicate |= Q(phone=details["phone"])
     if user is not None:
         duplicate |= Q(user=user)
     existing = Membership.objects.for_shop(shop).filter(duplicate).first()

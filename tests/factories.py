@@ -59,7 +59,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     card_number = factory.LazyFunction(card_number_new)
     name = factory.Faker("name", locale="nl_NL")
     email = factory.Sequence(lambda n: f"member{n}@example.com")
-    phone = factory.Sequence(lambda n: f"+316{n:08d}")
+    phone = factory.Sequence(lambda n: f"+3161{n:07d}")  # valid Dutch mobile numbers
     language = "en"
 
 

@@ -38,7 +38,8 @@ def points(value) -> str:
 @register.filter
 def phone(value, country: str = "NL") -> str:
     """A stored (E.164) phone number as people in the shop's country write it: national format
-    for numbers of that country (06 12345678), international for the others (+46 70 123 45 67)."""
+    for numbers of that country (06 12345678), international for the others (+46 70 123 45 67).
+    The groups are joined with no-break spaces: a number never wraps in the middle."""
     if not value:
         return ""
     import phonenumbers
@@ -50,5 +51,7 @@ def phone(value, country: str = "NL") -> str:
     if not phonenumbers.is_possible_number(number):
         return value
     if phonenumbers.region_code_for_number(number) == country:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    else:
+        shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return shown.replace(" ", "\u00a0")

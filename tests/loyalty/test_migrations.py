@@ -48,3 +48,62 @@ def test_a_key_stored_for_two_endpoints_keeps_its_newest_answer():
 def _latest():
     executor = MigrationExecutor(connection)
     return next(node for node in executor.loader.graph.leaf_nodes() if node[0] == "loyalty")
+
+
+PHONES_BEFORE = ("loyalty", "0009_shop_country_brand_stamp_card_customer_note")
+PHONES_AFTER = ("loyalty", "0010_membership_phone_e164")
+
+
+def test_phone_numbers_become_e164_with_their_shops_country():
+    apps = migrate(PHONES_BEFORE)
+    try:
+        Shop = apps.get_model("loyalty", "Shop")
+        Membership = apps.get_model("loyalty", "Membership")
+        dutch = Shop.objects.create(name="NL", slug="nl", currency="EUR", country="NL")
+        swedish = Shop.objects.create(name="SE", slug="se", currency="SEK", country="SE")
+        other_dutch = Shop.objects.create(name="NL 2", slug="nl-2", currency="EUR", country="NL")
+        cards = iter(range(1_000_000_000_000, 1_000_000_001_000))
+
+        def member(shop, phone, email=""):
+            return Membership.objects.create(
+                shop=shop, card_number=str(next(cards)), name=f"{shop.slug} {phone}",
+                email=email, phone=phone).pk
+
+        rows = {
+            # (shop, stored before) → expected after
+            member(dutch, "0612345678"): "0612345678",  # +31612345678 is held by the next row
+            member(dutch, "+31612345678"): "+31612345678",
+            member(dutch, "0687654321"): "+31687654321",  # the oldest of two gets the number
+            member(dutch, "687654321"): "687654321",
+            member(dutch, "0201234567"): "+31201234567",  # a landline
+            member(dutch, "+46701234567"): "+46701234567",  # a Swedish number stays Swedish
+            member(dutch, "+32470123456"): "+32470123456",
+            member(dutch, "003247012345"): "003247012345",  # not a valid number: kept
+            member(dutch, "12345"): "12345",  # cannot be read: kept
+            member(dutch, "+31699990000"): "+31699990000",  # not given out: kept
+            member(dutch, "", email="mail@example.com"): "",
+            member(swedish, "0701234567"): "+46701234567",
+            member(swedish, "0612345678"): "+46612345678",  # in Sweden, 061… is a Swedish number
+            member(other_dutch, "0612345678"): "+31612345678",  # another shop: no clash
+            member(other_dutch, "0031612345679"): "+31612345679",
+        }
+        untouched = {pk: Membership.objects.filter(pk=pk).values(
+            "name", "email", "card_number", "points_balance").get() for pk in rows}
+
+        apps = migrate(PHONES_AFTER)
+        Membership = apps.get_model("loyalty", "Membership")
+        assert dict(Membership.objects.values_list("pk", "phone")) == rows
+        assert {pk: Membership.objects.filter(pk=pk).values(
+            "name", "email", "card_number", "points_balance").get() for pk in rows} == untouched
+    finally:
+        migrate(_latest())
+
+
+def test_the_phone_migration_runs_on_an_empty_database_and_back():
+    migrate(PHONES_BEFORE)
+    try:
+        apps = migrate(PHONES_AFTER)
+        assert apps.get_model("loyalty", "Membership").objects.count() == 0
+        migrate(PHONES_BEFORE)  # the way back keeps the numbers as they are
+    finally:
+        migrate(_latest())

@@ -437,7 +437,7 @@ def test_enrol_creates_a_counter_member_and_opens_it(staff_client, shop):
     membership = Membership.objects.get(shop=shop, name="Kees Smit")
     assertRedirects(response, member_url(shop, membership), fetch_redirect_response=False)
     assert membership.source == MembershipSource.COUNTER
-    assert membership.phone == "0611112222"
+    assert membership.phone == "+31611112222"
     assert membership.user is None
     assert membership.language == shop.language
     assert messages_of(response) == [

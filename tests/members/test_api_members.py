@@ -60,7 +60,7 @@ class TestEnrol:
         assert card_number_is_valid(body["card_number"])
         assert body["name"] == "Fatima El Amrani"
         assert body["email"] == "fatima@example.com"
-        assert body["phone"] == "0612345678"
+        assert body["phone"] == "+31612345678"  # E.164
         assert body["language"] == "nl"
         assert body["balance"] == 0
 
@@ -160,7 +160,7 @@ class TestEnrol:
         assert Membership.objects.count() == 1
 
     def test_a_duplicate_phone_is_409(self, api, shop):
-        MembershipFactory(shop=shop, email="someone@example.com", phone="0612345678")
+        MembershipFactory(shop=shop, email="someone@example.com", phone="+31612345678")
 
         response = api.post(MEMBERS, dict(GOOD, email=""))
 

@@ -147,7 +147,7 @@ def test_join_with_a_phone_number_only(client, page_url, shop):
     assertRedirects(response, joined_url(shop), fetch_redirect_response=False)
     membership = Membership.objects.get(shop=shop)
     assert membership.user is None
-    assert membership.phone == "0612345678"
+    assert membership.phone == "+31612345678"
     assert membership.birthday == dt.date(1990, 5, 17)
     assert membership.language == "nl"
     assert User.objects.count() == users_before
@@ -219,7 +219,8 @@ def test_the_welcome_page_takes_no_post(client, page_url, shop):
     ({"email": "", "password": "", "phone": "call me"}, "phone",
      "Enter a phone number with digits only."),
     ({"email": "", "password": "", "phone": "123"}, "phone",
-     "Enter a phone number of 6 to 15 digits."),
+     "That is not a phone number we can call: check the digits. A number from another country "
+     "starts with + and its country code."),
     ({"birthday": "2999-01-01"}, "birthday", "The birthday cannot be in the future."),
     ({"birthday": "1850-01-01"}, "birthday", "Enter a birthday after 1900."),
     ({"birthday": "31-31-1990"}, "birthday", "Enter a valid date."),
@@ -280,7 +281,7 @@ def test_email_of_an_existing_member_creates_no_login(client, page_url, shop):
 
 
 def test_phone_of_an_existing_member_is_refused(client, page_url, shop):
-    MembershipFactory(shop=shop, phone="0612345678")
+    MembershipFactory(shop=shop, phone="+31612345678")
     response = client.post(page_url, join_data(email="", password="", phone="06-12345678"))
     assert response.status_code == 400
     assert 'id="id_phone_error"' in text(response)
@@ -324,7 +325,7 @@ def test_signed_in_user_joins_with_their_login(client, visitor, page_url, shop):
     membership = Membership.objects.get(shop=shop)
     assert membership.user == visitor
     assert membership.email == "visitor@example.com"
-    assert membership.phone == "0611111111"
+    assert membership.phone == "+31611111111"
     assert not User.objects.filter(email="ignored@example.com").exists()
     assert client.get(response["Location"]).status_code == 200
 
