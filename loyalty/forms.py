@@ -116,7 +116,15 @@ class UndoForm(forms.Form):
 class AdjustForm(forms.Form):
     points = forms.IntegerField(label=_("Points (negative to take off)"),
                                 min_value=-1_000_000, max_value=1_000_000)
-    reason = forms.CharField(label=_("Reason"), max_length=150)
+    reason = forms.CharField(
+        label=_("Reason (for your team only)"), max_length=150,
+        help_text=_("Kept in the history for you and your staff. The customer never sees it."),
+    )
+    customer_note = forms.CharField(
+        label=_("Note for the customer (optional)"), max_length=150, required=False,
+        help_text=_("What the customer reads in their history. Left empty, they read "
+                    "“Adjustment by the shop”."),
+    )
 
 
 STEP_ROWS = 5

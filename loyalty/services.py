@@ -818,6 +818,7 @@ def points_spend(
     kind: str = EntryKind.REDEMPTION,
     reference: str = "",
     note: str = "",
+    customer_note: str = "",
     actor_user: User | None = None,
     actor_api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
@@ -838,8 +839,8 @@ def points_spend(
         assert taken == points  # noqa: S101 - guaranteed by the spendable check under the lock
         return _entry_write(
             membership=membership, points=-points, kind=kind, now=now, reference=reference,
-            note=note, actor_user=actor_user, actor_api_key=actor_api_key,
-            idempotency_key=idempotency_key,
+            note=note, customer_note=customer_note, actor_user=actor_user,
+            actor_api_key=actor_api_key, idempotency_key=idempotency_key,
         )
 
 
@@ -851,6 +852,7 @@ def points_credit(
     kind: str,
     reference: str = "",
     note: str = "",
+    customer_note: str = "",
     reverses: LedgerEntry | None = None,
     actor_user: User | None = None,
     actor_api_key: ApiKey | None = None,
@@ -866,7 +868,7 @@ def points_credit(
             membership = membership_lock(shop=shop, membership_id=membership_id)
             return _entry_write(
                 membership=membership, points=points, kind=kind, now=now, reference=reference,
-                note=note, reverses=reverses, actor_user=actor_user,
+                note=note, customer_note=customer_note, reverses=reverses, actor_user=actor_user,
                 actor_api_key=actor_api_key, idempotency_key=idempotency_key,
             )
     except IntegrityError:
@@ -878,18 +880,29 @@ def points_credit(
 
 
 def points_adjust(*, shop: Shop, membership_id: int, points: int, reason: str,
-                  by: User) -> LedgerEntry:
-    """An owner's correction, up or down, with the reason recorded."""
+                  by: User, customer_note: str = "") -> LedgerEntry:
+    """An owner's correction, up or down. The reason is recorded for the shop (the customer
+    never sees it); the customer is told ``customer_note``, or "Adjustment by the shop"."""
     reason = (reason or "").strip()
+    customer_note = (customer_note or "").strip()
+    errors = {}
     if not reason:
-        raise ValidationError({"reason": [_("Say why the points are adjusted.")]})
-    if not isinstance(points, int) or points == 0:
-        raise ValidationError({"points": [_("Enter a whole number of points, not zero.")]})
+        errors["reason"] = [_("Say why the points are adjusted.")]
+    elif len(reason) > 200:
+        errors["reason"] = [_("Keep the reason to 200 characters.")]
+    if len(customer_note) > 200:
+        errors["customer_note"] = [_("Keep the note for the customer to 200 characters.")]
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        errors["points"] = [_("Enter a whole number of points, not zero.")]
+    if errors:
+        raise ValidationError(errors)
     if points > 0:
         return points_credit(shop=shop, membership_id=membership_id, points=points,
-                             kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+                             kind=EntryKind.ADJUSTMENT, note=reason,
+                             customer_note=customer_note, actor_user=by)
     return points_spend(shop=shop, membership_id=membership_id, points=-points,
-                        kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+                        kind=EntryKind.ADJUSTMENT, note=reason, customer_note=customer_note,
+                        actor_user=by)
 
 
 def signup_bonus_award(*, membership: Membership) -> LedgerEntry | None:

@@ -251,8 +251,17 @@ def api_keys(request):
 
 
 @owner_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_key_revoke(request, api_key_id: int):
+    """GET asks first (tills using the key stop working); POST revokes."""
+    if request.method == "GET":
+        api_key = request.shop.api_keys.filter(pk=api_key_id).first()
+        if api_key is None:
+            raise Http404("No such key")
+        if api_key.revoked_at is not None:
+            messages.info(request, _("“%(name)s” is revoked already.") % {"name": api_key.name})
+            return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
+        return render(request, "loyalty/dashboard/api_key_revoke.html", {"api_key": api_key})
     try:
         services.api_key_revoke(shop=request.shop, api_key_id=api_key_id)
     except ValidationError as exc:
@@ -278,7 +287,9 @@ def member_detail(request, card_number: str):
         try:
             services.points_adjust(shop=request.shop, membership_id=membership.pk,
                                    points=form.cleaned_data["points"],
-                                   reason=form.cleaned_data["reason"], by=request.user)
+                                   reason=form.cleaned_data["reason"],
+                                   customer_note=form.cleaned_data["customer_note"],
+                                   by=request.user)
         except ValidationError as exc:
             add_errors(form, exc)
         else:
