@@ -43,6 +43,7 @@ def shop_create(request):
         "language": request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("en", "nl", "sv") else "en",
         "currency": "SEK" if request.LANGUAGE_CODE == "sv" else "EUR",
         "time_zone": "Europe/Stockholm" if request.LANGUAGE_CODE == "sv" else "Europe/Amsterdam",
+        "country": "SE" if request.LANGUAGE_CODE == "sv" else "NL",
     })
     if request.method == "POST" and form.is_valid():
         try:
