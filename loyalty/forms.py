@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.resources
 import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiKeyScope, Currency, Language, Shop
+from .models import ApiKeyScope, Country, Currency, Language, Shop
 from .points import (
     MAX_PENDING_DAYS,
     MAX_POINTS_PER_PURCHASE,
@@ -29,6 +33,9 @@ COMMON_TIME_ZONES = [
     "Europe/Amsterdam", "Europe/Stockholm", "Europe/Brussels", "Europe/Berlin",
     "Europe/Copenhagen", "Europe/Helsinki", "Europe/London", "Europe/Oslo", "Europe/Paris",
 ]
+# The world's regions in the time-zone database: a canonical zone is "<region>/<place>".
+TIME_ZONE_REGIONS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/",
+                     "Australia/", "Europe/", "Indian/", "Pacific/")
 
 
 def add_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -40,9 +47,35 @@ def add_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def _zone_tab_names() -> set[str]:
+    """The zones of the tz database's zone.tab: one per country and region, the names people
+    know (Europe/Amsterdam, Europe/Stockholm), without the backward-compatibility aliases
+    (W-SU, Zulu, US/Eastern, Etc/GMT+1, localtime). From the system's tz database, else from
+    the tzdata package."""
+    candidates = [Path(path) / "zone.tab" for path in zoneinfo.TZPATH]
+    with contextlib.suppress(ModuleNotFoundError):
+        candidates.append(importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab"))
+    for candidate in candidates:
+        with contextlib.suppress(OSError):
+            lines = candidate.read_text(encoding="utf-8").splitlines()
+            return {line.split("\t")[2] for line in lines
+                    if line.strip() and not line.startswith("#")}
+    return set()
+
+
+@functools.cache
+def time_zones() -> list[str]:
+    """Real, canonical time zones that this machine knows: the likely ones first, then the
+    rest by name. Without a zone.tab, a careful filter of the known zones' names."""
+    known = zoneinfo.available_timezones()
+    listed = _zone_tab_names() & known or {
+        tz for tz in known if tz.startswith(TIME_ZONE_REGIONS) and not tz.startswith("Etc/")}
+    return [tz for tz in COMMON_TIME_ZONES if tz in known] + sorted(
+        listed - set(COMMON_TIME_ZONES))
+
+
 def time_zone_choices():
-    rest = sorted(tz for tz in zoneinfo.available_timezones() if tz not in COMMON_TIME_ZONES)
-    return [(tz, tz.replace("_", " ")) for tz in COMMON_TIME_ZONES + rest]
+    return [(tz, tz.replace("_", " ")) for tz in time_zones()]
 
 
 class SignupExtraForm(forms.Form):
@@ -56,26 +89,62 @@ class SignupExtraForm(forms.Form):
         user.save(update_fields=["name"])
 
 
+SLUG_MESSAGE = _("Use 2–50 lowercase letters, digits and hyphens, such as “bakkerij-noord”.")
+
+
+class ColorInput(forms.TextInput):
+    input_type = "color"
+
+
 class ShopCreateForm(forms.Form):
-    name = forms.CharField(label=_("Shop name"), max_length=100)
+    name = forms.CharField(label=_("Shop name"), max_length=100,
+                           error_messages={"required": _("Give your shop a name.")})
     slug = forms.SlugField(
-        label=_("Web address"), max_length=50,
+        label=_("Web address"), max_length=50, required=False,
         help_text=_(
-            "Your public page will be /s/<web address>/. Lowercase letters, digits, hyphens."
+            "Your public page will be /s/<web address>/. Lowercase letters, digits, hyphens. "
+            "Left empty, it is made from the name."
         ),
+        error_messages={"invalid": SLUG_MESSAGE, "max_length": SLUG_MESSAGE},
+        widget=forms.TextInput(attrs={"data-slug-from": "id_name", "autocapitalize": "none",
+                                      "spellcheck": "false", "autocomplete": "off"}),
     )
     currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    country = forms.ChoiceField(
+        label=_("Country"), choices=Country.choices,
+        help_text=_("Phone numbers your customers give without a country code are read as "
+                    "numbers of this country."),
+    )
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
 
 
 class ShopSettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
+    privacy_url = forms.URLField(
+        label=_("Privacy statement (link)"), required=False, assume_scheme="https",
+        help_text=_("A link to your own privacy statement. Leave it empty to use the standard "
+                    "statement Trouw shows for your shop."),
+        error_messages={"invalid": _("Enter the full link, such as "
+                                     "https://www.example.nl/privacy.")},
+    )
 
     class Meta:
         model = Shop
-        fields = ["name", "language", "time_zone", "email", "phone", "address", "website", "logo"]
+        fields = ["name", "language", "country", "time_zone", "brand_color", "email", "phone",
+                  "address", "website", "privacy_url", "logo"]
+        widgets = {"brand_color": ColorInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.time_zone
+        if current and current not in time_zones():  # an alias set before: keep it choosable
+            self.fields["time_zone"].choices = [(current, current.replace("_", " ")),
+                                                *time_zone_choices()]
+
+    def clean_brand_color(self):
+        return (self.cleaned_data.get("brand_color") or "").lower()
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
@@ -129,7 +198,15 @@ class UndoForm(forms.Form):
 class AdjustForm(forms.Form):
     points = forms.IntegerField(label=_("Points (negative to take off)"),
                                 min_value=-1_000_000, max_value=1_000_000)
-    reason = forms.CharField(label=_("Reason"), max_length=150)
+    reason = forms.CharField(
+        label=_("Reason (for your team only)"), max_length=150,
+        help_text=_("Kept in the history for you and your staff. The customer never sees it."),
+    )
+    customer_note = forms.CharField(
+        label=_("Note for the customer (optional)"), max_length=150, required=False,
+        help_text=_("What the customer reads in their history. Left empty, they read "
+                    "“Adjustment by the shop”."),
+    )
 
 
 STEP_ROWS = 5

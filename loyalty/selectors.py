@@ -126,7 +126,9 @@ def membership_search(*, shop: Shop, query: str) -> QuerySet[Membership]:
 def shop_overview(*, shop: Shop, now: dt.datetime | None = None) -> dict:
     """The dashboard's front page: members, team, and the points — what is outstanding (and
     what that is worth at the shop's point value: the shop's liability) and this month's flow,
-    the month as the shop's clock has it. A fixed number of queries."""
+    the month as the shop's clock has it: given, taken back (refunds, undos, adjustments
+    down), redeemed (net of points returned), expired, and the change on the cards, which is
+    given - taken back - redeemed - expired. A fixed number of queries."""
     now = now or timezone.now()
     rules = program_rules_in_force(shop=shop)
     members = Membership.objects.for_shop(shop)
@@ -137,11 +139,19 @@ def shop_overview(*, shop: Shop, now: dt.datetime | None = None) -> dict:
     ).aggregate(total=Sum("remaining"))["total"] or 0
     month_start = timezone.localtime(now, zoneinfo.ZoneInfo(shop.time_zone)).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0)
+    # Every entry of the month lands in exactly one bucket, so that given - taken back -
+    # redeemed - expired is the change on the cards: redeemed is net of points returned for
+    # cancelled or expired vouchers; the rest is points in (given) or out (taken back).
+    redeemed = Q(kind=EntryKind.REDEMPTION) | Q(kind=EntryKind.REVERSAL,
+                                                 reverses__kind=EntryKind.REDEMPTION)
+    expired = Q(kind=EntryKind.EXPIRY)
+    other = ~redeemed & ~expired
     month = LedgerEntry.objects.filter(shop=shop, created_at__gte=month_start).aggregate(
-        given=Sum("points", filter=Q(kind__in=[EntryKind.EARN, EntryKind.SIGNUP_BONUS,
-                                               EntryKind.BONUS])),
-        redeemed=Sum("points", filter=Q(kind=EntryKind.REDEMPTION)
-                     | Q(kind=EntryKind.REVERSAL, reverses__kind=EntryKind.REDEMPTION)),
+        given=Sum("points", filter=other & Q(points__gt=0)),
+        taken_back=Sum("points", filter=other & Q(points__lt=0)),
+        redeemed=Sum("points", filter=redeemed),
+        expired=Sum("points", filter=expired),
+        change=Sum("points"),
     )
     return {
         "member_count": totals["count"],
@@ -152,7 +162,10 @@ def shop_overview(*, shop: Shop, now: dt.datetime | None = None) -> dict:
         "points_outstanding_money": points_as_money(rules=rules, points=outstanding),
         "points_pending": pending,
         "points_given_this_month": month["given"] or 0,
+        "points_taken_back_this_month": -(month["taken_back"] or 0),
         "points_redeemed_this_month": -(month["redeemed"] or 0),
+        "points_expired_this_month": -(month["expired"] or 0),
+        "points_change_this_month": month["change"] or 0,
         "month_start": month_start,
     }
 

@@ -20,12 +20,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.utils import formats, timezone
 from django.utils.module_loading import import_string
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from . import sql
 from .models import (
     ApiKey,
     ApiKeyScope,
+    Country,
     Currency,
     EntryKind,
     IdempotentRequest,
@@ -62,21 +64,89 @@ INVITATION_SALT = "trouw.staff-invitation"
 RESERVED_SLUGS = frozenset({"shops", "new", "admin", "api", "static", "media", "portal"})
 
 
+# Letters that Unicode does not decompose into a plain letter and an accent.
+_SLUG_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "œ": "oe",
+                               "Œ": "oe", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "þ": "th"})
+SLUG_MAX_LENGTH = 50
+
+
+def shop_slug_from_name(name: str) -> str:
+    """The web address a name suggests: "Bakkerij De Gouden Korst" → "bakkerij-de-gouden-korst",
+    "Café Ørsted" → "cafe-orsted". static/js/shop_create.js does the same as it is typed."""
+    slug = slugify((name or "").translate(_SLUG_LETTERS)).replace("_", "-")
+    slug = re.sub(r"-{2,}", "-", slug)[:SLUG_MAX_LENGTH]
+    return slug.strip("-")
+
+
+def _slug_with_number(slug: str, number: int) -> str:
+    suffix = f"-{number}"
+    return slug[:SLUG_MAX_LENGTH - len(suffix)].rstrip("-") + suffix
+
+
+def shop_slug_free(slug: str) -> str:
+    """``slug`` if no shop has it and it is not one of our words, else the first free
+    "<slug>-2", "<slug>-3", …"""
+    taken = set(Shop.objects.filter(slug__startswith=slug[:40]).values_list("slug", flat=True))
+    taken |= RESERVED_SLUGS
+    if slug not in taken:
+        return slug
+    number = 2
+    while _slug_with_number(slug, number) in taken:
+        number += 1
+    return _slug_with_number(slug, number)
+
+
 def shop_create(
     *,
     owner: User,
     name: str,
-    slug: str,
+    slug: str = "",
     currency: str,
     language: str,
     time_zone: str,
+    country: str = Country.NL,
     email: str = "",
     phone: str = "",
     address: str = "",
     website: str = "",
 ) -> Shop:
-    """Create a shop with ``owner`` as its first owner."""
+    """Create a shop with ``owner`` as its first owner. Without a ``slug`` (its web address)
+    one is made from the name: the first free of "<name>", "<name>-2", …"""
+    name = (name or "").strip()
     slug = (slug or "").strip().lower()
+    suggested = not slug
+    if suggested:
+        slug = shop_slug_from_name(name)
+        if not slug:
+            raise ValidationError({"slug": [_(
+                "Choose a web address: your shop's name has no letters or digits to make one "
+                "of.")]})
+    for _attempt in range(5):
+        if suggested:
+            slug = shop_slug_free(slug)
+        try:
+            return _shop_create(owner=owner, name=name, slug=slug, suggested=suggested,
+                                currency=currency, language=language, time_zone=time_zone,
+                                country=country, email=email, phone=phone, address=address,
+                                website=website)
+        except _SlugTaken:
+            if not suggested:
+                raise ValidationError({"slug": [_slug_taken_message(slug)]}) from None
+    raise ValidationError({"slug": [_("Choose a web address: the ones made of your shop's "
+                                      "name are taken.")]})
+
+
+class _SlugTaken(Exception):
+    """The web address is taken, and nothing else is wrong: a suggested one can be retried."""
+
+
+def _slug_taken_message(slug: str) -> str:
+    return _("The web address “%(slug)s” is taken. Try another, such as “%(free)s”.") % {
+        "slug": slug, "free": shop_slug_free(slug)}
+
+
+def _shop_create(*, owner: User, name: str, slug: str, suggested: bool, currency: str,
+                 language: str, time_zone: str, **details) -> Shop:
     errors: dict[str, list[str]] = {}
     if currency not in Currency.values:
         errors["currency"] = [
@@ -91,32 +161,38 @@ def shop_create(
     if slug in RESERVED_SLUGS:
         errors["slug"] = [_("The web address “%(slug)s” is reserved. Try another.") % {
             "slug": slug}]
-    shop = Shop(
-        name=(name or "").strip(), slug=slug, currency=currency, language=language,
-        time_zone=time_zone, email=email, phone=phone, address=address, website=website,
-    )
+    shop = Shop(name=name, slug=slug, currency=currency, language=language, time_zone=time_zone,
+                **details)
+    slug_taken = False
     try:
         shop.full_clean(exclude=list(errors))
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        for field, field_errors in exc.error_dict.items():
+            for error in field_errors:
+                if field == "slug" and error.code == "unique":
+                    slug_taken = True
+                else:
+                    errors.setdefault(field, []).extend(error.messages)
     if errors:
+        if slug_taken and not suggested:
+            errors.setdefault("slug", []).append(_slug_taken_message(slug))
         raise ValidationError(errors)
+    if slug_taken:
+        raise _SlugTaken
     try:
         with transaction.atomic():
             shop.save()
             StaffMember.objects.create(shop=shop, user=owner, role=StaffRole.OWNER)
     except IntegrityError:
-        raise ValidationError(
-            {"slug": [_("The web address “%(slug)s” is taken. Try another.") % {"slug": slug}]}
-        ) from None
+        raise _SlugTaken from None  # taken a moment ago, by another request
     return shop
 
 
 def shop_update(*, shop: Shop, **fields) -> Shop:
     """Change a shop's details. The currency is fixed once the shop exists: points and money
     recorded in it would otherwise change meaning."""
-    allowed = {"name", "language", "time_zone", "email", "phone", "address", "website", "logo"}
+    allowed = {"name", "language", "time_zone", "email", "phone", "address", "website", "logo",
+               "country", "brand_color", "privacy_url"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(_("These details cannot be changed: %(fields)s") % {
@@ -898,6 +974,7 @@ def points_spend(
     kind: str = EntryKind.REDEMPTION,
     reference: str = "",
     note: str = "",
+    customer_note: str = "",
     actor_user: User | None = None,
     actor_api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
@@ -918,8 +995,8 @@ def points_spend(
         assert taken == points  # noqa: S101 - guaranteed by the spendable check under the lock
         return _entry_write(
             membership=membership, points=-points, kind=kind, now=now, reference=reference,
-            note=note, actor_user=actor_user, actor_api_key=actor_api_key,
-            idempotency_key=idempotency_key,
+            note=note, customer_note=customer_note, actor_user=actor_user,
+            actor_api_key=actor_api_key, idempotency_key=idempotency_key,
         )
 
 
@@ -931,6 +1008,7 @@ def points_credit(
     kind: str,
     reference: str = "",
     note: str = "",
+    customer_note: str = "",
     reverses: LedgerEntry | None = None,
     actor_user: User | None = None,
     actor_api_key: ApiKey | None = None,
@@ -946,7 +1024,7 @@ def points_credit(
             membership = membership_lock(shop=shop, membership_id=membership_id)
             return _entry_write(
                 membership=membership, points=points, kind=kind, now=now, reference=reference,
-                note=note, reverses=reverses, actor_user=actor_user,
+                note=note, customer_note=customer_note, reverses=reverses, actor_user=actor_user,
                 actor_api_key=actor_api_key, idempotency_key=idempotency_key,
             )
     except IntegrityError:
@@ -958,18 +1036,29 @@ def points_credit(
 
 
 def points_adjust(*, shop: Shop, membership_id: int, points: int, reason: str,
-                  by: User) -> LedgerEntry:
-    """An owner's correction, up or down, with the reason recorded."""
+                  by: User, customer_note: str = "") -> LedgerEntry:
+    """An owner's correction, up or down. The reason is recorded for the shop (the customer
+    never sees it); the customer is told ``customer_note``, or "Adjustment by the shop"."""
     reason = (reason or "").strip()
+    customer_note = (customer_note or "").strip()
+    errors = {}
     if not reason:
-        raise ValidationError({"reason": [_("Say why the points are adjusted.")]})
-    if not isinstance(points, int) or points == 0:
-        raise ValidationError({"points": [_("Enter a whole number of points, not zero.")]})
+        errors["reason"] = [_("Say why the points are adjusted.")]
+    elif len(reason) > 200:
+        errors["reason"] = [_("Keep the reason to 200 characters.")]
+    if len(customer_note) > 200:
+        errors["customer_note"] = [_("Keep the note for the customer to 200 characters.")]
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        errors["points"] = [_("Enter a whole number of points, not zero.")]
+    if errors:
+        raise ValidationError(errors)
     if points > 0:
         return points_credit(shop=shop, membership_id=membership_id, points=points,
-                             kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+                             kind=EntryKind.ADJUSTMENT, note=reason,
+                             customer_note=customer_note, actor_user=by)
     return points_spend(shop=shop, membership_id=membership_id, points=-points,
-                        kind=EntryKind.ADJUSTMENT, note=reason, actor_user=by)
+                        kind=EntryKind.ADJUSTMENT, note=reason, customer_note=customer_note,
+                        actor_user=by)
 
 
 def signup_bonus_award(*, membership: Membership) -> LedgerEntry | None:

@@ -28,6 +28,9 @@ dashboard_patterns = [
     path("<slug:shop_slug>/api-keys/", dashboard.api_keys, name="api_keys"),
     path("<slug:shop_slug>/api-keys/<int:api_key_id>/revoke/", dashboard.api_key_revoke,
          name="api_key_revoke"),
+    path("<slug:shop_slug>/poster/", dashboard.poster, {"size": "a4"}, name="poster"),
+    path("<slug:shop_slug>/poster/table-card/", dashboard.poster, {"size": "a6"},
+         name="table_card"),
 ]
 
 counter_patterns = [

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import segno
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -44,6 +49,7 @@ def shop_create(request):
         "language": request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("en", "nl", "sv") else "en",
         "currency": "SEK" if request.LANGUAGE_CODE == "sv" else "EUR",
         "time_zone": "Europe/Stockholm" if request.LANGUAGE_CODE == "sv" else "Europe/Amsterdam",
+        "country": "SE" if request.LANGUAGE_CODE == "sv" else "NL",
     })
     if request.method == "POST" and form.is_valid():
         try:
@@ -313,8 +319,17 @@ def api_keys(request):
 
 
 @owner_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_key_revoke(request, api_key_id: int):
+    """GET asks first (tills using the key stop working); POST revokes."""
+    if request.method == "GET":
+        api_key = request.shop.api_keys.filter(pk=api_key_id).first()
+        if api_key is None:
+            raise Http404("No such key")
+        if api_key.revoked_at is not None:
+            messages.info(request, _("“%(name)s” is revoked already.") % {"name": api_key.name})
+            return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
+        return render(request, "loyalty/dashboard/api_key_revoke.html", {"api_key": api_key})
     try:
         services.api_key_revoke(shop=request.shop, api_key_id=api_key_id)
     except ValidationError as exc:
@@ -324,6 +339,33 @@ def api_key_revoke(request, api_key_id: int):
             request, _("The key is revoked: tills using it are refused within a few seconds.")
         )
     return redirect("dashboard:api_keys", shop_slug=request.shop.slug)
+
+
+# --- Poster and table card ---------------------------------------------------------------------
+
+
+def join_qr_svg(url: str) -> str:
+    """The public page's address as an SVG QR code that scales to its box (print size)."""
+    return segno.make(url, error="m").svg_inline(
+        scale=4, border=0, dark="#111827", light=None, svgclass="sheet-qr", omitsize=True)
+
+
+@owner_required
+def poster(request, size: str):
+    """A printable A4 poster or A6 table card: the shop's name, logo and colour, the program in
+    one sentence, and a QR code of the public page where customers join."""
+    shop = request.shop
+    public_url = settings.TROUW_BASE_URL.rstrip("/") + reverse("shop_page", args=[shop.slug])
+    rules = selectors.program_rules_in_force(shop=shop)
+    with translation.override(shop.language):  # the sheet speaks the customers' language
+        sentence = selectors.program_sentence(rules=rules, currency=shop.currency)
+    return render(request, "loyalty/dashboard/poster.html", {
+        "size": size,
+        "public_url": public_url,
+        "public_url_display": public_url.split("://", 1)[-1].rstrip("/"),
+        "sentence": sentence,
+        "qr_svg": mark_safe(join_qr_svg(public_url)),  # noqa: S308 - segno's own markup
+    })
 
 
 # --- A member ----------------------------------------------------------------------------------
@@ -340,7 +382,9 @@ def member_detail(request, card_number: str):
         try:
             services.points_adjust(shop=request.shop, membership_id=membership.pk,
                                    points=form.cleaned_data["points"],
-                                   reason=form.cleaned_data["reason"], by=request.user)
+                                   reason=form.cleaned_data["reason"],
+                                   customer_note=form.cleaned_data["customer_note"],
+                                   by=request.user)
         except ValidationError as exc:
             add_errors(form, exc)
         else:

@@ -90,7 +90,9 @@ class TestCreateShop:
         with pytest.raises(CommandError) as exc:
             _create_shop(*_args())
 
-        assert str(exc.value) == "slug: This web address is taken. Try another."
+        assert str(exc.value) == (
+            "slug: The web address “gouden-korst” is taken. Try another, such as "
+            "“gouden-korst-2”.")
         assert _counts() == before
         assert not User.objects.filter(email="anneke@goudenkorst.example").exists()
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from loyalty.models import Shop, StaffMember, StaffRole
-from loyalty.services import RESERVED_SLUGS, shop_create, shop_update
+from loyalty.services import RESERVED_SLUGS, shop_create, shop_slug_from_name, shop_update
 from tests.factories import ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,8 @@ class TestShopCreate:
         with pytest.raises(ValidationError) as exc:
             _create(new_owner, slug="gouden-korst")
 
-        assert exc.value.message_dict == {"slug": ["This web address is taken. Try another."]}
+        assert exc.value.message_dict == {"slug": [
+            "The web address “gouden-korst” is taken. Try another, such as “gouden-korst-2”."]}
         assert _counts() == before
         assert not StaffMember.objects.filter(user=new_owner).exists()
 
@@ -92,7 +93,8 @@ class TestShopCreate:
         before = _counts()
         with pytest.raises(ValidationError) as exc:
             _create(new_owner, slug="Gouden-Korst")
-        assert exc.value.message_dict == {"slug": ["This web address is taken. Try another."]}
+        assert exc.value.message_dict == {"slug": [
+            "The web address “gouden-korst” is taken. Try another, such as “gouden-korst-2”."]}
         assert _counts() == before
 
     @pytest.mark.parametrize("slug", ["admin", "shops", "ADMIN", " portal "])
@@ -137,11 +139,55 @@ class TestShopCreate:
         assert list(exc.value.message_dict) == ["slug"]
         assert _counts() == (0, 0)
 
-    def test_an_empty_slug_is_refused(self, new_owner):
+    def test_an_empty_slug_is_made_from_the_name(self, new_owner):
+        shop = _create(new_owner, slug="   ")
+        assert Shop.objects.get(pk=shop.pk).slug == "bakkerij-de-gouden-korst"
+
+    def test_a_slug_made_from_a_taken_name_gets_a_number(self, new_owner):
+        ShopFactory(slug="bakkerij-de-gouden-korst")
+        ShopFactory(slug="bakkerij-de-gouden-korst-2")
+        assert _create(new_owner, slug="").slug == "bakkerij-de-gouden-korst-3"
+        assert _create(new_owner, slug="").slug == "bakkerij-de-gouden-korst-4"
+
+    def test_a_slug_made_from_a_reserved_word_gets_a_number(self, new_owner):
+        assert _create(new_owner, name="Portal", slug="").slug == "portal-2"
+
+    def test_a_name_without_letters_needs_a_slug(self, new_owner):
         with pytest.raises(ValidationError) as exc:
-            _create(new_owner, slug="   ")
-        assert exc.value.message_dict == {"slug": ["This field cannot be blank."]}
+            _create(new_owner, name="!!!", slug="")
+        assert exc.value.message_dict == {"slug": [
+            "Choose a web address: your shop's name has no letters or digits to make one of."]}
         assert _counts() == (0, 0)
+
+    def test_a_suggested_slug_with_other_errors_names_only_those(self, new_owner):
+        ShopFactory(slug="bakkerij-de-gouden-korst")
+        with pytest.raises(ValidationError) as exc:
+            _create(new_owner, slug="", currency="XYZ")
+        assert list(exc.value.message_dict) == ["currency"]
+
+    def test_a_typed_taken_slug_with_other_errors_names_both(self, new_owner):
+        ShopFactory(slug="gouden-korst")
+        with pytest.raises(ValidationError) as exc:
+            _create(new_owner, slug="gouden-korst", currency="XYZ")
+        assert sorted(exc.value.message_dict) == ["currency", "slug"]
+        assert "“gouden-korst-2”" in exc.value.message_dict["slug"][0]
+
+    @pytest.mark.parametrize(("name", "slug"), [
+        ("Bakkerij De Gouden Korst", "bakkerij-de-gouden-korst"),
+        ("  Café   Ørsted & Zonen  ", "cafe-orsted-zonen"),
+        ("Bageri Sötsak i Malmö", "bageri-sotsak-i-malmo"),
+        ("Straße_Nummer 5 -- Köln", "strasse-nummer-5-koln"),
+        ("Æbleskiver ♥", "aebleskiver"),
+        ("x" * 60, "x" * 50),
+        ("a" * 49 + " b", "a" * 49),
+    ])
+    def test_slug_from_name(self, name, slug):
+        assert shop_slug_from_name(name) == slug
+
+    def test_a_long_slug_with_a_number_stays_within_50(self, new_owner):
+        ShopFactory(slug="x" * 50)
+        shop = _create(new_owner, name="x" * 60, slug="")
+        assert shop.slug == "x" * 48 + "-2"
 
     def test_an_unknown_currency_is_refused(self, new_owner):
         with pytest.raises(ValidationError) as exc:

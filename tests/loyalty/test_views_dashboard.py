@@ -31,6 +31,7 @@ NEW_SHOP = {
     "slug": "slagerij-oost",
     "currency": "EUR",
     "language": "nl",
+    "country": "NL",
     "time_zone": "Europe/Amsterdam",
 }
 
@@ -54,8 +55,8 @@ def media_root(settings, tmp_path):
 def settings_data(shop, **overrides):
     data = {
         "name": shop.name, "language": shop.language, "time_zone": shop.time_zone,
-        "email": shop.email, "phone": shop.phone, "address": shop.address,
-        "website": shop.website,
+        "country": shop.country, "brand_color": shop.brand_color, "email": shop.email,
+        "phone": shop.phone, "address": shop.address, "website": shop.website,
     }
     data.update(overrides)
     return data
@@ -140,7 +141,8 @@ def test_create_shop_with_a_taken_slug_shows_an_error(owner_client, shop):
 
     assert response.status_code in (200, 400)
     content = text(response)
-    assert "This web address is taken" in content
+    assert (f"The web address “{shop.slug}” is taken. Try another, such as "
+            f"“{shop.slug}-2”.") in content
     assert 'id="id_slug_error"' in content
     assert Shop.objects.count() == shops_before
     assert StaffMember.objects.count() == staff_before

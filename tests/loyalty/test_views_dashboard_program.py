@@ -349,9 +349,11 @@ def test_a_key_only_sees_its_own_shop(owner_client, shop, other_shop, member):
     assert api_get(raw_key, theirs.card_number).status_code == 404
 
 
-def test_revoke_refuses_get(owner_client, shop):
+def test_revoke_by_get_only_asks(owner_client, shop):
+    """GET shows the confirmation (tests/loyalty/test_views_dashboard_api_keys.py); it never
+    revokes."""
     key, _raw = services.api_key_create(shop=shop, name="till-1")
-    assert owner_client.get(revoke_url(shop, key.pk)).status_code == 405
+    assert owner_client.get(revoke_url(shop, key.pk)).status_code == 200
     key.refresh_from_db()
     assert key.revoked_at is None
 
