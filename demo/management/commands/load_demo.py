@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo.people import FIRST_NAMES, LAST_NAMES
 from loyalty import services
 from loyalty.models import (
     Membership,
@@ -29,18 +30,6 @@ DEMO_PASSWORD = "trouw-demo-2026"
 OWNER_EMAIL = "anneke@goudenkorst.example"
 STAFF_EMAIL = "daan@goudenkorst.example"
 MEMBER_EMAIL = "sanne.visser@example.com"
-
-FIRST_NAMES = [
-    "Sanne", "Lotte", "Emma", "Julia", "Sophie", "Fleur", "Noor", "Eva", "Lisa", "Anouk",
-    "Daan", "Bram", "Lucas", "Thijs", "Jesse", "Ruben", "Sem", "Milan", "Luuk", "Joris",
-    "Marieke", "Henk", "Ingrid", "Kees", "Wilma", "Pieter", "Femke", "Gerrit", "Yara", "Mohamed",
-]
-LAST_NAMES = [
-    "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen", "Visser",
-    "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks",
-    "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Smits", "de Graaf", "van der Meer",
-]
-
 
 class Command(BaseCommand):
     help = "Create (or find) the demo bakery and print its logins."

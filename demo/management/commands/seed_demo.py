@@ -27,8 +27,8 @@ from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from demo.people import FIRST_NAMES, LAST_NAMES
 from loyalty import services
-from loyalty.management.commands.load_demo import FIRST_NAMES, LAST_NAMES
 from loyalty.models import (
     EntryKind,
     Language,
