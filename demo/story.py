@@ -359,7 +359,7 @@ class Story:
         expires_at = moment + dt.timedelta(days=reward.voucher_valid_days)
         later = [v for v in own if moment < v.at < expires_at]
         chance = self.rng.random()
-        if chance < 0.06:  # changed their mind the same evening
+        if chance < 0.1:  # changed their mind the same evening
             cancel_at = moment + self.rng.randint(20, 120) * MINUTE
             if cancel_at < self.now:
                 self._event(cancel_at, self._cancel(voucher))
@@ -368,7 +368,7 @@ class Story:
                 heapq.heappush(queue, (cancel_at, next(self._order), "uncount",
                                        (customer, key)))
                 return
-        if later and chance > 0.15:  # brought along at the next visit, or one after it
+        if later and chance > 0.2:  # brought along at the next visit, or one after it
             use = later[0] if self.rng.random() < 0.7 else self.rng.choice(later)
             uses.setdefault(use, []).append(voucher)
             return
