@@ -148,6 +148,9 @@ def load(*, now: dt.datetime) -> Story | None:
     for customer in rng.sample(recent, min(6, len(recent))):
         story.keep_open(customer, RHYTHM.evening(
             RHYTHM.local_date(now) - rng.randint(1, 25) * DAY, rng))
+    for weeks in (9, 7, 4):  # the baking mornings go to the savers
+        story.claim_by_someone(RHYTHM.evening(RHYTHM.local_date(now) - weeks * 7 * DAY, rng),
+                               WORKSHOP["name"])
     story.tell(customers)
     return story
 

@@ -116,14 +116,19 @@ class Story:
         self.skipped = 0
         self.refusals: list[str] = []
         self.counts: Counter = Counter()
-        self.open_claims: list[tuple[Customer, dt.datetime, str]] = []
+        self.open_claims: list[tuple[Customer | None, dt.datetime, str | None, bool]] = []
 
     def keep_open(self, customer: Customer, moment: dt.datetime,
                   reward_name: str | None = None) -> None:
         """Have ``customer`` claim a reward at home at ``moment`` and not use it yet (an open
         voucher to show in the portal and at the counter): the one named, or one they can
         afford then, if any."""
-        self.open_claims.append((customer, moment, reward_name))
+        self.open_claims.append((customer, moment, reward_name, True))
+
+    def claim_by_someone(self, moment: dt.datetime, reward_name: str) -> None:
+        """Have a member with a login who can afford this reward at ``moment`` claim it at
+        home (used at their next visit, as others are)."""
+        self.open_claims.append((None, moment, reward_name, False))
 
     # --- The story, in four acts ---------------------------------------------------------
 
@@ -193,16 +198,22 @@ class Story:
             if moment < self.now:
                 heapq.heappush(queue, (moment, next(self._order), "adjust",
                                        (customer, points, reason)))
-        for customer, moment, name in self.open_claims:
+        for customer, moment, name, keep_open in self.open_claims:
             reward = next((reward for reward in self.rewards if reward.name == name), None)
             heapq.heappush(queue, (moment, next(self._order), "portal",
-                                   (customer, reward, True)))
+                                   (customer, reward, keep_open)))
         uses: dict[Visit, list[dict]] = {}
         while queue:
             moment, _order, kind, item = heapq.heappop(queue)
             if kind == "visit":
                 self._plan_visit(item, by_customer[item.customer], uses, queue)
             elif kind == "portal":
+                if item[0] is None:  # whoever can afford it
+                    able = [c for c in by_customer if c.user is not None
+                            and item[1] in self._affordable(c, moment)]
+                    if not able:
+                        continue
+                    item = (self.rng.choice(able), *item[1:])
                 self._plan_portal_claim(moment, item, by_customer.get(item[0], []), uses, queue)
             elif kind == "return":
                 customer, points, reward = item
