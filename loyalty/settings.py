@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "members",
     "rewards",
     "charity",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,6 @@ It seeds a shop once: a shop that already has members or purchases is refused (u
 from __future__ import annotations
 
 import bisect
-import contextlib
 import datetime as dt
 import random
 import time
@@ -23,19 +22,16 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from demo import bulk
+from demo.clock import explicit_timestamps
+from demo.people import FIRST_NAMES, LAST_NAMES
 from loyalty import services
-from loyalty.management.commands.load_demo import FIRST_NAMES, LAST_NAMES
 from loyalty.models import (
-    EntryKind,
     Language,
-    LedgerEntry,
     Membership,
     MembershipSource,
-    PointLot,
     ProgramRules,
     Purchase,
     Shop,
@@ -49,20 +45,6 @@ DAY = 86_400.0
 JOIN_WINDOW_DAYS = 730  # members joined over the last two years
 PURCHASE_WINDOW_DAYS = 365  # purchases over the last year
 SHARE_WITH_CARD = 0.85
-
-
-@contextlib.contextmanager
-def explicit_timestamps(*fields):
-    """Let ``bulk_create`` keep the ``auto_now_add`` values we set (it overwrites them with
-    'now' otherwise). Process-wide while it lasts: meant for this command only."""
-    saved = [(field, field.auto_now_add) for field in fields]
-    try:
-        for field, _value in saved:
-            field.auto_now_add = False
-        yield
-    finally:
-        for field, value in saved:
-            field.auto_now_add = value
 
 
 class Progress:
@@ -125,9 +107,7 @@ class Command(BaseCommand):
             shop = self._shop(options["shop"])
             rules = services.program_rules_current(shop=shop)
             self.now = timezone.now()
-            with explicit_timestamps(Membership._meta.get_field("joined_at"),
-                                     Purchase._meta.get_field("created_at"),
-                                     LedgerEntry._meta.get_field("created_at")):
+            with explicit_timestamps(*bulk.timestamp_fields()):
                 member_ids, joined = self._members(shop, members)
                 earned = self._purchases(shop, rules, member_ids, joined, purchases)
             self._balances(shop)
@@ -199,7 +179,7 @@ class Command(BaseCommand):
                 ))
             self._cards_free(rows, cards)
             created = Membership.objects.bulk_create(rows)
-            ids.extend(self._pks(Membership, created))
+            ids.extend(bulk.pks(Membership, created))
             progress.advance(len(rows))
         progress.finish()
         return ids, joined
@@ -222,14 +202,6 @@ class Command(BaseCommand):
         for row in rows:
             if row.card_number in taken:
                 row.card_number = self._card(cards)
-
-    @staticmethod
-    def _pks(model, created) -> list[int]:
-        """Primary keys of bulk-created rows (PostgreSQL and SQLite 3.35+ return them)."""
-        if all(obj.pk is not None for obj in created):
-            return [obj.pk for obj in created]
-        raise CommandError(f"{model.__name__}: this database does not return ids from bulk "
-                           "inserts; use PostgreSQL or SQLite 3.35+.")
 
     # --- Purchases -------------------------------------------------------------------------
 
@@ -266,23 +238,7 @@ class Command(BaseCommand):
                     currency=shop.currency, reference=f"S-{index + 1:07d}", rules_id=rules.pk,
                     points_earned=points, points_available_at=at + pending, created_at=at,
                 ))
-            created = [p for p in Purchase.objects.bulk_create(purchases)
-                       if p.membership_id is not None and p.points_earned > 0]
-            self._pks(Purchase, created)
-            entries = LedgerEntry.objects.bulk_create([
-                LedgerEntry(shop_id=shop.pk, membership_id=purchase.membership_id,
-                            points=purchase.points_earned, kind=EntryKind.EARN,
-                            purchase_id=purchase.pk, created_at=purchase.created_at)
-                for purchase in created
-            ])
-            self._pks(LedgerEntry, entries)
-            PointLot.objects.bulk_create([
-                PointLot(membership_id=entry.membership_id, entry_id=entry.pk,
-                         points=entry.points, remaining=entry.points,
-                         available_at=purchase.points_available_at)
-                for entry, purchase in zip(entries, created, strict=True)
-            ])
-            earned_total += len(entries)
+            earned_total += bulk.purchases_write(purchases)
             progress.advance(len(purchases))
         progress.finish()
         return earned_total
@@ -290,13 +246,7 @@ class Command(BaseCommand):
     def _balances(self, shop: Shop) -> None:
         """Each member's cached balance is the sum of their ledger entries."""
         started = time.monotonic()
-        ledger_sum = (
-            LedgerEntry.objects.filter(membership=OuterRef("pk"))
-            .order_by().values("membership").annotate(total=Sum("points")).values("total")
-        )
-        Membership.objects.filter(shop=shop).update(
-            points_balance=Coalesce(Subquery(ledger_sum), Value(0))
-        )
+        bulk.balances_from_ledger(shop)
         if self.show_progress:
             self.stderr.write(f"balances   set in {time.monotonic() - started:.1f} s",
                               style_func=lambda s: s)
