@@ -104,10 +104,9 @@ def load(*, now: dt.datetime) -> Story | None:
             owner=owner, name=NAME, slug=SLUG, currency="EUR", language="nl",
             time_zone=RHYTHM.time_zone, email="hallo@goudenkorst.example",
             phone="+31 20 123 4567", address="Westerstraat 112, 1015 MN Amsterdam",
-            website="https://goudenkorst.example",
+            website="https://goudenkorst.example", country="NL",
         )
-        # The shop's country and colour have no service yet (issue 10's schema).
-        Shop.objects.filter(pk=shop.pk).update(country="NL", brand_color="#8a4b2a")
+        services.shop_update(shop=shop, brand_color="#8a4b2a")
         StaffMember.objects.create(shop=shop, user=staff, role=StaffRole.STAFF)
         services.program_rules_update(shop=shop, by=owner, points_per_unit=10,
                                       points_per_currency_value=100)

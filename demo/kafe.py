@@ -23,7 +23,7 @@ from demo.rhythm import (
 )
 from demo.story import DAY, Customer, Staffing, Story, email_of
 from loyalty import services
-from loyalty.models import MembershipSource, ProgramKind, ProgramRules, Shop
+from loyalty.models import MembershipSource, ProgramKind, Shop
 from rewards import services as reward_services
 from rewards.models import RewardKind
 
@@ -82,21 +82,16 @@ def load(*, now: dt.datetime) -> Story | None:
             owner=owner, name=NAME, slug=SLUG, currency="SEK", language="sv",
             time_zone=RHYTHM.time_zone, email="hej@kanelbullen.example",
             phone="+46 8 123 456 78", address="Götgatan 31, 116 21 Stockholm",
-            website="https://kanelbullen.example",
+            website="https://kanelbullen.example", country="SE",
         )
-        Shop.objects.filter(pk=shop.pk).update(country="SE", brand_color="#1f5f8b")
+        services.shop_update(shop=shop, brand_color="#1f5f8b")
         services.program_rules_current(shop=shop)  # the default rules a new shop starts with
     with at(start - 4 * DAY):
         # A stamp card is a one-step table with no rate: a stamp is a point in the ledger.
-        rules = services.program_rules_update(
-            shop=shop, by=owner, points_per_unit=0, signup_bonus=0,
-            steps=[{"min_amount": STAMP_MINIMUM, "points": 1}], steps_replace_rate=True,
+        services.program_rules_update(
+            shop=shop, by=owner, program=ProgramKind.STAMPS, stamp_minimum=STAMP_MINIMUM,
+            stamps_per_card=STAMPS_PER_CARD, stamp_reward=STAMP_REWARD, signup_bonus=0,
         )
-        # The rules service takes no program kind yet (issue 10's schema): set on the new
-        # version, before anything used it.
-        ProgramRules.objects.filter(pk=rules.pk).update(
-            program=ProgramKind.STAMPS, stamps_per_card=STAMPS_PER_CARD,
-            stamp_reward=STAMP_REWARD)
         reward_services.reward_create(
             shop=shop, kind=RewardKind.FREE_PRODUCT, name="En gratis kaffe",
             points_cost=STAMPS_PER_CARD, product_name="Kaffe eller te, valfri storlek",
