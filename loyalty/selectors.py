@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import sql
 from .models import (
@@ -355,7 +356,8 @@ def rules_examples(*, rules: ProgramRules) -> list[dict]:
 def program_sentence(*, rules: ProgramRules, currency: str) -> str:
     """The program in one sentence, in the active language and the shop's currency: for the
     public page, the poster and the table card."""
-    from .templatetags.trouw import money, points
+    from .templatetags.program_rules import money_short as money
+    from .templatetags.trouw import points
 
     if rules.is_stamp_card:
         if rules.stamp_reward:
@@ -373,5 +375,7 @@ def program_sentence(*, rules: ProgramRules, currency: str) -> str:
                  "baskets; 100 points are worth %(value)s.") % {
             "points": points(first["points"]),
             "amount": money(Decimal(first["min_amount"]), currency), **value}
-    return _("%(rate)s points for every %(unit)s you spend; 100 points are worth %(value)s.") % {
+    return ngettext("%(rate)s point for every %(unit)s you spend; 100 points are worth %(value)s.",
+                    "%(rate)s points for every %(unit)s you spend; 100 points are worth "
+                    "%(value)s.", rules.points_per_unit) % {
         "rate": points(rules.points_per_unit), "unit": money(1, currency), **value}

@@ -57,7 +57,7 @@ def test_how_it_works_shows_the_members_stamps(regular, cafe):
     assert response.status_code == 200
     content = text(response)
     assert "7 of 10 stamps" in content
-    assert "A stamp for every purchase from €3.00; 10 stamps give a free coffee." in content
+    assert "A stamp for every purchase from €3; 10 stamps give a free coffee." in content
 
 
 def test_a_points_shop_card_still_shows_points_and_money(cafe):
