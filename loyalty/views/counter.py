@@ -155,6 +155,15 @@ def _changed(request, message: str):
     return response
 
 
+def _retarget(response):
+    """A refused action's panel (with the error by its field) replaces the panel. The action
+    forms aim at ``#counter-feedback``, so that a success, which swaps nothing but that line,
+    leaves the panel (and the focus) to the reload."""
+    response["HX-Retarget"] = "#panel"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
 @staff_required
 @vary_on_headers("HX-Request")
 def member(request, card_number: str):
@@ -192,7 +201,8 @@ def earn(request, card_number: str):
         except ValidationError as exc:
             add_errors(form, exc)
     if purchase is None:
-        return _panel(request, membership, status=400, earn_form=form, autofocus=True)
+        return _retarget(_panel(request, membership, status=400, earn_form=form,
+                                autofocus=True))
     membership.refresh_from_db(fields=["points_balance"])
     stamps = services.program_rules_current(shop=request.shop).is_stamp_card
     if not request.htmx:
@@ -232,7 +242,7 @@ def undo(request, purchase_id: int):
             return _changed(request, done)
         messages.success(request, done)
     elif request.htmx:
-        return _panel(request, purchase.membership, status=400, undo_error=error)
+        return _retarget(_panel(request, purchase.membership, status=400, undo_error=error))
     else:
         messages.error(request, error)
     return redirect("counter:member", shop_slug=request.shop.slug,
@@ -257,7 +267,8 @@ def stamp_card_redeem(request, card_number: str):
         pass  # a double tap: handed out once
     except ValidationError as exc:
         if request.htmx:
-            return _panel(request, membership, status=400, stamp_error=" ".join(exc.messages))
+            return _retarget(_panel(request, membership, status=400,
+                                    stamp_error=" ".join(exc.messages)))
         messages.error(request, " ".join(exc.messages))
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=membership.card_number)

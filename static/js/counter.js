@@ -23,6 +23,8 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.target;
     if (!root || !root.querySelector) return;
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Reswap") === "none") return;  // nothing new came in
     var mark = root.matches("[data-counter-focus]") ? root
       : root.querySelector("[data-counter-focus]");
     if (mark && document.body.contains(mark)) mark.focus();
