@@ -904,6 +904,10 @@ def stamp_card_redeem(*, shop: Shop, membership_id: int, by: User | None,
     try:
         with transaction.atomic():
             membership = membership_lock(shop=shop, membership_id=membership_id)
+            done = idempotency_key and LedgerEntry.objects.filter(
+                shop=shop, membership=membership, idempotency_key=idempotency_key).first()
+            if done:
+                raise DuplicateRequest(done)  # a double tap: the card is emptier by now
             spendable = membership_spendable_points(membership=membership)
             if spendable < rules.stamps_per_card:
                 raise ValidationError(_(

@@ -368,6 +368,68 @@ def test_search_with_a_voucher_code_while_typing_does_not_redirect(staff_client,
     assert response.status_code == 200
 
 
+def preview(client, shop, code):
+    return client.get(lookup_url(shop), {"code": code, "preview": "1"},
+                      headers={"HX-Request": "true"})
+
+
+def test_preview_while_typing_shows_an_open_voucher(staff_client, shop, customer, voucher):
+    response = preview(staff_client, shop, voucher.code.lower())
+
+    assert response.status_code == 200
+    content = text(response)
+    assert "<html" not in content
+    assert content.lstrip().startswith('<div class="panel code-preview voucher-preview"')
+    assert "<strong>Free coffee</strong>" in content
+    assert escape(f"For {customer.name} (card {customer.card_number_display})") in content
+    assert "Press Enter to use it." in content
+    assert f'href="{lookup_url(shop)}?code={voucher.code}"' in content
+    assert "voucher-status" not in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_preview_of_a_used_voucher_warns(staff_client, staff_user, shop, voucher):
+    staff_user.name = "Daan"
+    staff_user.save(update_fields=["name"])
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        content = text(preview(staff_client, shop, voucher.code))
+    assert ('<p class="voucher-status voucher-status-used" role="alert">Already used on '
+            '3 March 2026 at 14:03 by Daan — do not hand out.</p>') in content
+    assert "voucher-closed" in content
+    assert "Press Enter to use it." not in content
+    assert "message-success" not in content
+
+
+def test_preview_of_an_unknown_code_says_nothing_matches_with_200(staff_client, shop, voucher):
+    response = preview(staff_client, shop, "ZZZZ2222")
+    assert response.status_code == 200  # htmx swaps it in (it swaps no 404)
+    assert escape("No member or voucher found for “ZZZZ2222”.") in text(response)
+
+
+def test_preview_of_another_shops_voucher_shows_nothing_of_it(staff_client, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop, name="Kees Zuid")
+    purchase_record(shop=other_shop, amount="20.00", membership_id=elsewhere.pk)
+    cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
+    theirs = services.voucher_claim(shop=other_shop, membership_id=elsewhere.pk,
+                                    reward_id=cheese.pk)
+    content = text(preview(staff_client, shop, theirs.code))
+    assert "No member or voucher found" in content
+    assert "Kees Zuid" not in content and "kaasplankje" not in content
+
+
+def test_the_voucher_time_is_the_shops_time_zone(staff_client, staff_user, shop, voucher):
+    shop.time_zone = "America/New_York"
+    shop.save(update_fields=["time_zone"])
+    with time_machine.travel(USED_MOMENT, tick=False):  # 13:03 UTC is 08:03 in New York
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_warning(content, f"Already used on 3 March 2026 at 08:03 by {staff_user.name} — do "
+                   "not hand out.", "used")
+
+
 # --- The member panel's rewards -------------------------------------------------------------
 
 
