@@ -127,3 +127,40 @@ def test_member_panel_on_a_phone(new_page, counter, screenshot, console_errors):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     screenshot(page, "counter-member-phone")
     assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stamp_card_at_the_counter(new_page, counter, console_errors):
+    from tests.loyalty.test_views_counter_stamps import give_stamps, stamp_card
+
+    shop, sanne = counter["shop"], counter["sanne"]
+    stamp_card(shop, stamps=10, reward="a free coffee")
+    services.points_spend(shop=shop, membership_id=sanne.pk, points=450,
+                          kind=EntryKind.ADJUSTMENT, note="to stamps")
+    give_stamps(shop, sanne, 9)
+    page = open_member(new_page, counter)
+    stamps = page.locator("#panel #stamps")
+    expect(stamps).to_contain_text("9 of 10 stamps")
+    expect(page.locator("#panel #balance")).to_have_count(0)
+
+    page.keyboard.type("4.50")
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter-feedback")).to_have_text("+1 stamp for €4.50.")
+    expect(page.locator("#stamp-handout")).to_contain_text("Card full: hand out a free coffee")
+    snap(page, "counter-stamps-full")
+    page.get_by_role("button", name="Hand out").click()
+    expect(page.locator("#stamp-handout")).to_contain_text(
+        "Hand out a free coffee? 10 stamps come off the card.")
+    expect(page.get_by_role("button", name="Yes, hand it out")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter-feedback")).to_have_text(
+        "Card handed out: a free coffee. The stamps are off the card.")
+    expect(stamps).to_contain_text("0 of 10 stamps")
+    expect(page.locator("#stamp-handout")).to_have_count(0)
+    expect(page.get_by_label("Next customer: phone, e-mail, card number or name")).to_be_focused()
+
+    phone = open_member(new_page, counter, **PHONE)
+    expect(phone.locator("#panel #stamps")).to_contain_text("0 of 10 stamps")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
+    snap(phone, "counter-stamps-phone")
+    assert console_errors == []
