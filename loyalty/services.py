@@ -1061,6 +1061,42 @@ def points_adjust(*, shop: Shop, membership_id: int, points: int, reason: str,
                         actor_user=by)
 
 
+def stamp_card_redeem(*, shop: Shop, membership_id: int, by: User | None,
+                      idempotency_key: str | None = None) -> LedgerEntry:
+    """Hand out a full stamp card's reward: its stamps (``stamps_per_card`` points) come off the
+    card as one redemption, with the reward as its note. Refuses a card that is not full, and a
+    shop whose program is not a stamp card. With an idempotency key (the counter's form token)
+    it happens once: a repeat raises DuplicateRequest with the entry of the first."""
+    rules = program_rules_current(shop=shop)
+    if not rules.is_stamp_card or not rules.stamps_per_card:
+        raise ValidationError(_("This shop's program is not a stamp card."), code="not_allowed")
+    try:
+        with transaction.atomic():
+            membership = membership_lock(shop=shop, membership_id=membership_id)
+            done = idempotency_key and LedgerEntry.objects.filter(
+                shop=shop, membership=membership, idempotency_key=idempotency_key).first()
+            if done:
+                raise DuplicateRequest(done)  # a double tap: the card is emptier by now
+            spendable = membership_spendable_points(membership=membership)
+            if spendable < rules.stamps_per_card:
+                raise ValidationError(_(
+                    "The card is not full yet: %(filled)s of %(total)s stamps."
+                ) % {"filled": points_display(max(spendable, 0)),
+                     "total": points_display(rules.stamps_per_card)}, code="not_full")
+            return points_spend(
+                shop=shop, membership_id=membership.pk, points=rules.stamps_per_card,
+                kind=EntryKind.REDEMPTION, reference="stamp-card",
+                note=rules.stamp_reward or _("Full stamp card"), actor_user=by,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        existing = idempotency_key and LedgerEntry.objects.filter(
+            shop=shop, idempotency_key=idempotency_key).first()
+        if not existing:
+            raise
+        raise DuplicateRequest(existing) from None
+
+
 def signup_bonus_award(*, membership: Membership) -> LedgerEntry | None:
     """The shop's sign-up bonus, once per membership."""
     rules = program_rules_current(shop=membership.shop)

@@ -54,9 +54,10 @@ class JoinForm(forms.Form):
 
 
 class CounterEnrolForm(forms.Form):
-    """Enrolment at the counter: short, for a customer standing there."""
+    """Enrolment at the counter: short, for a customer standing there. A phone number (or an
+    e-mail address) is enough; the name is optional."""
 
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=_("Name (optional)"), max_length=150, required=False)
     phone = forms.CharField(label=_("Phone number"), max_length=32, required=False,
                             widget=forms.TextInput(attrs={"inputmode": "tel"}))
     email = forms.EmailField(label=_("E-mail address"), required=False)
@@ -65,3 +66,16 @@ class CounterEnrolForm(forms.Form):
     marketing_consent = forms.BooleanField(
         label=_("The customer agrees to receive news and offers."), required=False
     )
+    PREFILL = ("phone", "email", "name")  # what the counter's empty search may pass on
+
+    def focus_first(self) -> None:
+        """Mark the field the cursor starts in: the first with an error, else the first empty
+        one (the counter's search may have filled in the phone number, e-mail or name)."""
+        if self.is_bound and self.errors:
+            names = [name for name in self.fields if name in self.errors]
+        else:
+            values = self.data if self.is_bound else self.initial
+            names = [name for name in ("name", "phone", "email", "birthday")
+                     if not values.get(name)]
+        if names:
+            self.fields[names[0]].widget.attrs["data-autofocus"] = ""

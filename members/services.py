@@ -82,9 +82,8 @@ def _clean_member_details(*, name, email, phone, birthday, language, country) ->
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     email = (email or "").strip().lower()
-    if not name:
-        errors["name"] = [_("Enter a name.")]
-    elif len(name) > 150:
+    # The name is optional: a phone number (or an e-mail address) is enough for a card.
+    if len(name) > 150:
         errors["name"] = [_("The name may be 150 characters at most.")]
     if email:
         try:

@@ -1,7 +1,15 @@
-"""The counter screen for staff (and owners): find a customer fast, record a purchase, undo one.
+"""The counter screen for staff (and owners): find a customer fast, record a purchase, undo one,
+hand out a full stamp card.
 
 Keyboard-first: the search box has focus on load; a scanner's card number + Enter opens the
-member; on the member's panel the amount field has focus, and Enter records the purchase.
+member; on the member's panel the amount field has focus, and Enter records the purchase. After
+an action the focus goes to the "Next customer" field, for the next scan.
+
+The member page's panels stay in step the htmx way: an action's answer carries the event
+``membership-changed`` (``HX-Trigger``) and every panel that shows the card's state reloads on
+it — the core's panel and the panels of other apps (``TROUW_COUNTER_MEMBER_PANELS``) alike. What
+the action says ("+270 points for €27.50") goes out of band into ``#counter-feedback``, which no
+reload touches; any app's panel may put its own message there the same way.
 """
 
 from __future__ import annotations
@@ -17,16 +25,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from .. import selectors, services
 from ..access import signed_in_view, staff_required
 from ..forms import EarnForm, UndoForm, add_errors
+from ..templatetags.trouw import money, points
 
 SEARCH_LIMIT = 8
 VOUCHER_CODE = re.compile(r"^[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}$")
+PHONE_LIKE = re.compile(r"^\+?[\d\s\-().]+$")
 RECENT_ENTRIES = 5
+MEMBERSHIP_CHANGED = "membership-changed"
 
 
 @signed_in_view
@@ -35,6 +47,25 @@ def index(request):
     if len(shops) == 1:
         return redirect("counter:screen", shop_slug=shops[0].slug)
     return render(request, "loyalty/counter/index.html", {"shops": shops})
+
+
+def _enrol_prefill(query: str) -> dict | None:
+    """What an empty search suggests enrolling: the typed phone number, e-mail or name."""
+    if "@" in query:
+        return {"email": query}
+    digits = selectors.digits_only(query)
+    if PHONE_LIKE.match(query):
+        # A 13-digit number without 0 or + in front is a card number, not a phone number.
+        if 6 <= len(digits) <= 15 and not (len(digits) == 13 and query[0] not in "0+"):
+            return {"phone": query}
+        return None
+    if any(ch.isalpha() for ch in query):
+        return {"name": query}
+    return None
+
+
+def _sale_form(data=None):
+    return EarnForm(data, initial={"token": uuid.uuid4().hex}, auto_id="sale_%s")
 
 
 @staff_required
@@ -48,17 +79,30 @@ def screen(request):
         target = exact[0] if exact else results[0]
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=target.card_number)
+    code_lookup = reverse(settings.TROUW_COUNTER_CODE_LOOKUP, args=[request.shop.slug])
     if query and request.GET.get("go") and not results and VOUCHER_CODE.match(query):
         # Not a member: a scanned or typed voucher code goes to the page that looks codes up.
-        return redirect(reverse(settings.TROUW_COUNTER_CODE_LOOKUP, args=[request.shop.slug])
-                        + "?" + urlencode({"code": query}))
-    context = {"query": query, "results": results[:SEARCH_LIMIT],
-               "more": len(results) > SEARCH_LIMIT, "sale_form": EarnForm(
-                   initial={"token": uuid.uuid4().hex}, auto_id="sale_%s")}
+        return redirect(code_lookup + "?" + urlencode({"code": query}))
+    return _screen_render(request, query=query, results=results, sale_form=_sale_form(),
+                          code_lookup=code_lookup)
+
+
+def _screen_render(request, *, query, results, sale_form, code_lookup, status=200):
+    voucher_like = bool(query and not results and VOUCHER_CODE.match(query))
+    prefill = _enrol_prefill(query) if query and not results and not voucher_like else None
+    context = {
+        "query": query, "results": results[:SEARCH_LIMIT], "more": len(results) > SEARCH_LIMIT,
+        "sale_form": sale_form, "sale_open": sale_form.is_bound,
+        # While a voucher code is typed, the results show the voucher (the lookup named in
+        # settings answers with a fragment) instead of "no member found".
+        "code_preview_url": (code_lookup + "?" + urlencode({"code": query, "preview": "1"})
+                             if voucher_like else ""),
+        "enrol_query": urlencode(prefill) if prefill else "",
+    }
     template = "loyalty/counter/screen.html"
     if request.htmx:
         template += "#results"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def _member_or_404(request, card_number: str):
@@ -68,22 +112,73 @@ def _member_or_404(request, card_number: str):
     return membership
 
 
-def _panel_context(request, membership, earn_form=None, last=None):
+def _panel_context(request, membership, earn_form=None, *, autofocus=True, undo_error="",
+                   stamp_confirm=False, stamp_error=""):
+    summary = selectors.membership_points_summary(membership=membership)
     return {
         "member": membership,
-        "summary": selectors.membership_points_summary(membership=membership),
+        "summary": summary,
+        "stamps": summary["stamps"],
+        "program": selectors.program_sentence(rules=summary["rules"],
+                                              currency=summary["currency"]),
         "entries": list(selectors.membership_history(membership=membership)[:RECENT_ENTRIES]),
         "undoable": selectors.membership_last_undoable_purchase(membership=membership),
         "earn_form": earn_form or EarnForm(initial={"token": uuid.uuid4().hex}),
         "undo_form": UndoForm(),
-        "last": last,
+        "undo_error": undo_error,
+        "autofocus": autofocus,
+        "stamp_token": uuid.uuid4().hex,
+        "stamp_confirm": stamp_confirm,
+        "stamp_error": stamp_error,
     }
 
 
+def _panel(request, membership, status=200, **options):
+    """The member page, or only its panel for htmx (a reload after ``membership-changed``
+    leaves the focus where it is: no autofocus)."""
+    template = "loyalty/counter/member.html"
+    if request.htmx:
+        options.setdefault("autofocus", False)
+        template += "#panel"
+    return render(request, template, _panel_context(request, membership, **options),
+                  status=status)
+
+
+def _changed(request, message: str):
+    """The answer to an action that changed the card: the message out of band into
+    ``#counter-feedback``, and the event on which every panel reloads (nothing else is
+    swapped). Without htmx: back to the member's page with the message."""
+    response = render(request, "loyalty/counter/member.html#feedback",
+                      {"feedback": message, "oob": True})
+    response["HX-Trigger"] = MEMBERSHIP_CHANGED
+    response["HX-Reswap"] = "none"
+    return response
+
+
+def _retarget(response):
+    """A refused action's panel (with the error by its field) replaces the panel. The action
+    forms aim at ``#counter-feedback``, so that a success, which swaps nothing but that line,
+    leaves the panel (and the focus) to the reload."""
+    response["HX-Retarget"] = "#panel"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
 @staff_required
+@vary_on_headers("HX-Request")
 def member(request, card_number: str):
     membership = _member_or_404(request, card_number)
-    return render(request, "loyalty/counter/member.html", _panel_context(request, membership))
+    return _panel(request, membership)
+
+
+def _earned_message(purchase, stamps: bool) -> str:
+    amount = money(purchase.amount, purchase.currency)
+    if stamps:
+        return ngettext("+%(points)s stamp for %(amount)s.", "+%(points)s stamps for %(amount)s.",
+                        purchase.points_earned) % {"points": points(purchase.points_earned),
+                                                   "amount": amount}
+    return _("+%(points)s points for %(amount)s.") % {"points": points(purchase.points_earned),
+                                                      "amount": amount}
 
 
 @staff_required
@@ -106,48 +201,93 @@ def earn(request, card_number: str):
         except ValidationError as exc:
             add_errors(form, exc)
     if purchase is None:
-        context = _panel_context(request, membership, earn_form=form)
-        template = "loyalty/counter/member.html"
-        return render(request, template + "#panel" if request.htmx else template, context,
-                      status=400)
+        return _retarget(_panel(request, membership, status=400, earn_form=form,
+                                autofocus=True))
     membership.refresh_from_db(fields=["points_balance"])
+    stamps = services.program_rules_current(shop=request.shop).is_stamp_card
     if not request.htmx:
-        messages.success(request, _("%(points)s points for %(name)s. New balance: %(balance)s.")
-                         % {"points": purchase.points_earned, "name": membership.name,
-                            "balance": membership.points_balance})
+        if stamps:
+            messages.success(request, _earned_message(purchase, stamps))
+        else:
+            messages.success(request, _("%(points)s points for %(name)s. New balance: "
+                                        "%(balance)s.")
+                             % {"points": purchase.points_earned, "name": membership.name,
+                                "balance": membership.points_balance})
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=membership.card_number)
-    return render(request, "loyalty/counter/member.html#panel",
-                  _panel_context(request, membership, last=purchase))
+    return _changed(request, _earned_message(purchase, stamps))
 
 
 @staff_required
 @require_POST
+@vary_on_headers("HX-Request")
 def undo(request, purchase_id: int):
     purchase = selectors.purchases_for_shop(shop=request.shop).filter(pk=purchase_id).first()
     if purchase is None or purchase.membership is None:
         raise Http404("No such purchase")
     form = UndoForm(request.POST)
+    error, refund = "", None
     if not form.is_valid():
-        messages.error(request, _("Say why the purchase is undone."))
+        error = _("Say why the purchase is undone.")
     else:
         try:
             refund = services.purchase_undo(shop=request.shop, purchase_id=purchase.pk,
                                             reason=form.cleaned_data["reason"], by=request.user)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("Purchase undone: %(points)s points taken back.") % {
-                "points": refund.points_reversed})
+            error = " ".join(exc.messages)
+    if refund is not None:
+        done = _("Purchase undone: %(points)s points taken back.") % {
+            "points": refund.points_reversed}
+        if request.htmx:
+            return _changed(request, done)
+        messages.success(request, done)
+    elif request.htmx:
+        return _retarget(_panel(request, purchase.membership, status=400, undo_error=error))
+    else:
+        messages.error(request, error)
     return redirect("counter:member", shop_slug=request.shop.slug,
                     card_number=purchase.membership.card_number)
 
 
 @staff_required
 @require_POST
+@vary_on_headers("HX-Request")
+def stamp_card_redeem(request, card_number: str):
+    """Hand out a full stamp card. Asks first (a page, or the panel, with Confirm and Cancel,
+    changing nothing); the confirmed form's token makes a double tap one hand-out."""
+    membership = _member_or_404(request, card_number)
+    if request.POST.get("confirm") != "1":
+        return _panel(request, membership, stamp_confirm=True)
+    token = request.POST.get("token", "")
+    try:
+        services.stamp_card_redeem(
+            shop=request.shop, membership_id=membership.pk, by=request.user,
+            idempotency_key=f"stamps:{token}" if re.fullmatch(r"[0-9a-f]{32}", token) else None)
+    except services.DuplicateRequest:
+        pass  # a double tap: handed out once
+    except ValidationError as exc:
+        if request.htmx:
+            return _retarget(_panel(request, membership, status=400,
+                                    stamp_error=" ".join(exc.messages)))
+        messages.error(request, " ".join(exc.messages))
+        return redirect("counter:member", shop_slug=request.shop.slug,
+                        card_number=membership.card_number)
+    rules = services.program_rules_current(shop=request.shop)
+    done = _("Card handed out: %(reward)s. The stamps are off the card.") % {
+        "reward": rules.stamp_reward or _("the reward")}
+    if request.htmx:
+        return _changed(request, done)
+    messages.success(request, done)
+    return redirect("counter:member", shop_slug=request.shop.slug,
+                    card_number=membership.card_number)
+
+
+@staff_required
+@require_POST
 def sale_without_card(request):
-    """Record a sale for a customer without a card, so member and non-member spend compare."""
-    form = EarnForm(request.POST)
+    """Record a sale for a customer without a card, so member and non-member spend compare.
+    A mistake shows next to the field, with what was typed kept."""
+    form = _sale_form(request.POST)
     if form.is_valid():
         try:
             services.purchase_record(
@@ -158,9 +298,12 @@ def sale_without_card(request):
         except services.DuplicateRequest:
             pass
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-            return redirect("counter:screen", shop_slug=request.shop.slug)
-        messages.success(request, _("Sale without card recorded."))
-    else:
-        messages.error(request, _("Enter an amount, such as 27.50."))
+            add_errors(form, exc)
+    elif "amount" in form.errors and not request.POST.get("amount", "").strip():
+        form.errors["amount"] = form.error_class([_("Enter an amount, such as 27.50.")])
+    if form.errors:
+        code_lookup = reverse(settings.TROUW_COUNTER_CODE_LOOKUP, args=[request.shop.slug])
+        return _screen_render(request, query="", results=[], sale_form=form,
+                              code_lookup=code_lookup, status=400)
+    messages.success(request, _("Sale without card recorded."))
     return redirect("counter:screen", shop_slug=request.shop.slug)

@@ -1,4 +1,5 @@
-"""Enrolling a customer at the counter (staff and owners)."""
+"""Enrolling a customer at the counter (staff and owners): a phone number or an e-mail address
+is enough. The counter's empty search links here with what was typed filled in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from loyalty.access import staff_required
 from loyalty.forms import add_errors
 from loyalty.models import MembershipSource
+from loyalty.templatetags.trouw import phone as phone_display
 
 from .. import services
 from ..forms import CounterEnrolForm
@@ -19,7 +21,12 @@ from ..forms import CounterEnrolForm
 @staff_required
 @require_http_methods(["GET", "POST"])
 def enrol(request):
-    form = CounterEnrolForm(request.POST or None)
+    if request.method == "POST":
+        form = CounterEnrolForm(request.POST)
+    else:
+        form = CounterEnrolForm(initial={
+            name: request.GET[name][:150] for name in CounterEnrolForm.PREFILL
+            if request.GET.get(name, "").strip()})
     if request.method == "POST" and form.is_valid():
         try:
             membership = services.member_enrol(
@@ -28,9 +35,12 @@ def enrol(request):
         except ValidationError as exc:
             add_errors(form, exc)
         else:
+            who = membership.name or phone_display(membership.phone, request.shop.country) or (
+                membership.email)
             messages.success(request, _("%(name)s is a member now. Card number: %(card)s.") % {
-                "name": membership.name, "card": membership.card_number_display})
+                "name": who, "card": membership.card_number_display})
             return redirect("counter:member", shop_slug=request.shop.slug,
                             card_number=membership.card_number)
+    form.focus_first()
     status = 400 if request.method == "POST" else 200
     return render(request, "members/counter_enrol.html", {"form": form}, status=status)

@@ -69,12 +69,15 @@ def test_staff_records_a_purchase_and_the_member_sees_it(new_page, screenshot, c
     panel = staff.locator("#panel")
     # 27 whole euros × the default 10 points per euro (cents do not count).
     expect(panel.locator("#balance")).to_have_text("270")
-    expect(panel.get_by_role("status")).to_have_text("+270 points for €27.50.")
+    expect(staff.locator("#counter-feedback").get_by_role("status")).to_have_text(
+        "+270 points for €27.50.")
     expect(panel.locator(".history li").first).to_contain_text("Purchase of €27.50")
     expect(panel.locator(".history li").first).to_contain_text("+270")
-    assert staff.url == member_page_url  # htmx swapped the panel; the page did not reload
-    # Ready for the next purchase: the amount field is empty and has the focus again.
-    expect(staff.get_by_label("Amount (EUR)")).to_be_focused()
+    assert staff.url == member_page_url  # htmx reloaded the panel; the page did not reload
+    # Ready for the next customer: the search has the focus (a scan must not land in the
+    # amount field), and the amount field is empty.
+    expect(staff.get_by_label("Next customer: phone, e-mail, card number or name")
+           ).to_be_focused()
     expect(staff.get_by_label("Amount (EUR)")).to_have_value("")
     screenshot(staff, "counter-earn")
 

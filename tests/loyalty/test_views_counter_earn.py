@@ -149,24 +149,54 @@ def test_earn_uses_the_shops_rules(staff_client, shop, sanne, owner):
     assert sanne.points_balance == 135  # 27 whole euros × 5
 
 
-def test_earn_with_htmx_returns_only_the_panel(staff_client, shop, sanne):
+def test_earn_with_htmx_says_it_out_of_band_and_every_panel_reloads(staff_client, shop, sanne):
     token = token_of(text(staff_client.get(member_url(shop, sanne))))
     response = staff_client.post(earn_url(shop, sanne), {"amount": "27.50", "token": token},
                                  headers=HX)
     assert response.status_code == 200
+    # The event on which the core's panel and every other app's panel reload ...
+    assert response["HX-Trigger"] == "membership-changed"
+    # ... and nothing else is swapped but the feedback line, out of band.
+    assert response["HX-Reswap"] == "none"
     content = text(response)
-    assert content.lstrip().startswith('<section id="panel"')
     assert "<html" not in content
-    assert 'id="next-q"' not in content  # the search above the panel stays as it is
-    assert re.search(r'id="balance">\s*270\s*<', content)
+    assert content.lstrip().startswith('<div id="counter-feedback"')
+    assert 'hx-swap-oob="true"' in content
     assert "+270 points for €27.50." in content
-    assert "Purchase of €27.50" in content
-    # A fresh token for the next purchase, and the amount field ready again.
-    assert token_of(content) != token
-    assert "data-autofocus" in content
+    assert 'id="panel"' not in content
     assert "HX-Request" in response["Vary"]
     sanne.refresh_from_db()
     assert sanne.points_balance == 270
+
+
+def test_the_panel_reloads_current_and_leaves_the_focus_alone(staff_client, shop, sanne):
+    """What the panel loads on "membership-changed": the new balance, the purchase, a fresh
+    token, and no autofocus (the focus goes to the next customer's search, not the amount)."""
+    token = token_of(text(staff_client.get(member_url(shop, sanne))))
+    staff_client.post(earn_url(shop, sanne), {"amount": "27.50", "token": token}, headers=HX)
+
+    response = staff_client.get(member_url(shop, sanne), headers=HX)
+
+    assert response.status_code == 200
+    content = text(response)
+    assert content.lstrip().startswith('<section id="panel"')
+    assert "<html" not in content
+    assert 'hx-trigger="membership-changed from:body"' in content
+    assert re.search(r'id="balance">\s*270\s*<', content)
+    assert "Purchase of €27.50" in content
+    assert token_of(content) != token
+    assert "data-autofocus" not in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_member_page_reloads_other_apps_panels_when_the_card_changed(staff_client, shop,
+                                                                         sanne):
+    content = text(staff_client.get(member_url(shop, sanne)))
+    panel = re.search(r'<div class="counter-plugin"[^>]*>', content).group(0)
+    assert f'hx-get="/counter/{shop.slug}/members/{sanne.card_number}/rewards/"' in panel
+    assert 'hx-trigger="load, membership-changed from:body"' in panel
+    assert 'hx-swap="innerHTML"' in panel  # the wrapper stays, and keeps listening
+    assert '<div id="counter-feedback"' in content
 
 
 @pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
@@ -406,14 +436,32 @@ def test_sale_without_card_twice_with_one_token_is_one_sale(staff_client, shop):
     ("-5", "The amount must be more than zero."),
     ("1.234", "Use at most two decimals."),
 ], ids=["empty", "abc", "negative", "three-decimals"])
-def test_sale_without_card_with_a_bad_amount_writes_nothing(staff_client, shop, amount, message):
+def test_sale_without_card_with_a_bad_amount_keeps_it_and_says_why_next_to_it(
+        staff_client, shop, amount, message):
     token = sale_token(staff_client, shop)
-    response = staff_client.post(f"/counter/{shop.slug}/sale/", {"amount": amount,
-                                                                 "token": token})
-    assertRedirects(response, f"/counter/{shop.slug}/", fetch_redirect_response=False)
-    assert messages_of(response) == [message]
+    response = staff_client.post(f"/counter/{shop.slug}/sale/", {
+        "amount": amount, "reference": "R-8", "token": token})
+
+    assert response.status_code == 400
+    content = text(response)
+    assert "<details class=\"sale\" open>" in content
+    field = re.search(r'<input id="sale_amount"[^>]*>', content, re.S).group(0)
+    assert f'value="{escape(amount)}"' in field
+    assert 'aria-invalid="true"' in field
+    assert "data-autofocus" in field  # the cursor goes back to the amount to correct it
+    assert 'value="R-8"' in re.search(r'<input id="sale_reference"[^>]*>', content, re.S).group(0)
+    error = re.search(r'<div class="field-errors" id="sale-amount-error" role="alert">(.*?)</div>',
+                      content, re.S)
+    assert error and escape(message) in error.group(1)
+    assert 'class="message message-error"' not in content
+    assert token in content  # the same sale, once it is corrected
+    counter_q = re.search(r'<input id="counter-q"[^>]*>', content, re.S).group(0)
+    assert "data-autofocus" not in counter_q
+    assert messages_of(response) == []
     assert not Purchase.objects.exists()
-    assert escape(message) in follow_messages(staff_client, response)
+
+    staff_client.post(f"/counter/{shop.slug}/sale/", {"amount": "12.40", "token": token})
+    assert Purchase.objects.get(shop=shop).amount == Decimal("12.40")
 
 
 # --- enrol at the counter --------------------------------------------------------------------
@@ -429,7 +477,7 @@ def test_enrol_form_is_shown(staff_client, shop):
     content = text(response)
     for name in ("name", "phone", "email", "birthday", "marketing_consent"):
         assert f'name="{name}"' in content
-    assert "A name and a phone number or e-mail address are enough." in content
+    assert "A phone number or an e-mail address is enough; the name is optional." in content
 
 
 def test_enrol_creates_a_counter_member_and_opens_it(staff_client, shop):

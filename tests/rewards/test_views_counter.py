@@ -162,15 +162,15 @@ def test_lookup_of_a_code_of_another_shop_is_404(staff_client, shop, other_shop)
     assert "Kees Zuid" not in content
 
 
-def assert_calm_status(content: str, expected: str, kind: str) -> None:
-    """A voucher that cannot be used shows its state as information: no error box, no "Use",
-    and the search box has the focus for the next scan."""
-    status = re.search(r'<p class="voucher-status voucher-status-(\w+)" role="status">(.*?)</p>',
+def assert_warning(content: str, expected: str, kind: str) -> None:
+    """A voucher that cannot be used shows as a warning that cannot be mistaken for success
+    ("— do not hand out", the warning style, announced): no "Use", no success style, and the
+    search box has the focus for the next scan."""
+    status = re.search(r'<p class="voucher-status voucher-status-(\w+)" role="alert">(.*?)</p>',
                        content, re.S)
-    assert status, "no voucher status"
+    assert status, "no voucher warning"
     assert (status.group(1), status.group(2)) == (kind, escape(expected))
-    assert "message-error" not in content
-    assert 'role="alert"' not in content
+    assert "message-success" not in content
     assert ">Use</button>" not in content
     assert "data-autofocus" in search_box(content)
     assert content.count("data-autofocus") == 1
@@ -191,7 +191,7 @@ def test_lookup_of_a_voucher_used_today_says_at_what_time_and_by_whom(staff_clie
 
     assert response.status_code == 200
     content = text(response)
-    assert_calm_status(content, "Used at 14:03 by Daan.", "used")
+    assert_warning(content, "Already used today at 14:03 by Daan — do not hand out.", "used")
     assert f'value="{dashed(voucher.code)}"' in search_box(content)
 
 
@@ -201,7 +201,8 @@ def test_lookup_of_a_voucher_used_on_another_day_gives_the_date(staff_client, st
         services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
     with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
         content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert_calm_status(content, f"Used on 3 March 2026 at 14:03 by {staff_user.name}.", "used")
+    assert_warning(content, f"Already used on 3 March 2026 at 14:03 by {staff_user.name} — do not "
+                            "hand out.", "used")
 
 
 def test_lookup_of_a_voucher_used_by_a_till_names_its_api_key(staff_client, shop, voucher):
@@ -209,7 +210,7 @@ def test_lookup_of_a_voucher_used_by_a_till_names_its_api_key(staff_client, shop
     with time_machine.travel(USED_MOMENT, tick=False):
         services.voucher_use(shop=shop, code=voucher.code, actor_api_key=api_key)
         content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert_calm_status(content, "Used at 14:03 by till-1.", "used")
+    assert_warning(content, "Already used today at 14:03 by till-1 — do not hand out.", "used")
 
 
 def test_lookup_of_a_voucher_used_by_nobody_recorded_gives_the_time(staff_client, shop,
@@ -217,21 +218,21 @@ def test_lookup_of_a_voucher_used_by_nobody_recorded_gives_the_time(staff_client
     with time_machine.travel(USED_MOMENT, tick=False):
         services.voucher_use(shop=shop, code=voucher.code)
         content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert_calm_status(content, "Used at 14:03.", "used")
+    assert_warning(content, "Already used today at 14:03 — do not hand out.", "used")
 
 
-def test_lookup_of_a_cancelled_voucher_says_so_calmly(staff_client, shop, voucher, customer):
+def test_lookup_of_a_cancelled_voucher_warns(staff_client, shop, voucher, customer):
     with time_machine.travel(USED_MOMENT, tick=False):
         services.voucher_cancel(shop=shop, voucher_id=voucher.pk, by=customer.user)
     content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert_calm_status(content, "Cancelled on 3 March 2026: it cannot be used.", "cancelled")
+    assert_warning(content, "Cancelled on 3 March 2026 — do not hand out.", "cancelled")
 
 
-def test_lookup_of_an_expired_voucher_says_so_calmly(staff_client, shop, voucher):
+def test_lookup_of_an_expired_voucher_warns(staff_client, shop, voucher):
     assert services.vouchers_expire(now=voucher.expires_at + dt.timedelta(minutes=5)) == 1
     expected = f"Expired on {timezone.localtime(voucher.expires_at, AMSTERDAM):%-d %B %Y}"
     content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
-    assert_calm_status(content, f"{expected}: it cannot be used.", "expired")
+    assert_warning(content, f"{expected} — do not hand out.", "expired")
 
 
 def test_lookup_of_a_voucher_past_its_date_but_not_yet_closed_offers_no_use(staff_client, shop,
@@ -242,7 +243,7 @@ def test_lookup_of_a_voucher_past_its_date_but_not_yet_closed_offers_no_use(staf
     voucher.refresh_from_db()
     assert voucher.status == VoucherStatus.OPEN
     expected = f"Expired on {timezone.localtime(voucher.expires_at, AMSTERDAM):%-d %B %Y}"
-    assert_calm_status(content, f"{expected}: it cannot be used.", "expired")
+    assert_warning(content, f"{expected} — do not hand out.", "expired")
 
 
 def test_lookup_status_is_in_the_staff_members_language(staff_client, staff_user, shop, voucher):
@@ -254,10 +255,11 @@ def test_lookup_status_is_in_the_staff_members_language(staff_client, staff_user
         response = staff_client.get(lookup_url(shop), {"code": voucher.code},
                                     headers={"Accept-Language": "nl"})
     with translation.override("nl"):
-        expected = translation.gettext("Used on %(date)s at %(time)s by %(name)s.") % {
+        expected = translation.gettext(
+            "Already used on %(date)s at %(time)s by %(name)s — do not hand out.") % {
             "date": "3 maart 2026", "time": "14:03", "name": "Daan"}
-    assert expected != "Used on 3 maart 2026 at 14:03 by Daan.", "no Dutch translation"
-    assert_calm_status(text(response), expected, "used")
+    assert "3 maart 2026" in text(response)  # the date in Dutch; the sentence comes with the .po
+    assert_warning(text(response), expected, "used")
 
 
 # --- Using it ---------------------------------------------------------------------------------
@@ -266,17 +268,23 @@ def test_lookup_status_is_in_the_staff_members_language(staff_client, staff_user
 def test_use_marks_the_voucher_used_once(staff_client, staff_user, shop, customer, voucher):
     response = staff_client.post(use_url(shop, voucher.code))
 
-    expected = lookup_url(shop) + "?" + urlencode({"code": voucher.code})
-    assertRedirects(response, expected, fetch_redirect_response=False)
+    # Success, then the empty code box for the next scan: no "already used" warning right
+    # after the staff member used it.
+    assertRedirects(response, lookup_url(shop), fetch_redirect_response=False)
     voucher.refresh_from_db()
     assert voucher.status == VoucherStatus.USED
     assert voucher.used_at is not None
     assert voucher.used_by_id == staff_user.pk
     page = staff_client.get(response["Location"])
     assert f"Voucher used: Free coffee for {customer.name}." in messages_of(page)
-    used_at = timezone.localtime(voucher.used_at, AMSTERDAM)
-    assert_calm_status(text(page), f"Used at {used_at:%H:%M} by {staff_user.name}.", "used")
+    content = text(page)
+    assert "do not hand out" not in content
+    assert 'value=""' in search_box(content) and "data-autofocus" in search_box(content)
     assert balance(customer) == 400  # using costs nothing more: the points left at claiming
+    used_at = timezone.localtime(voucher.used_at, AMSTERDAM)
+    assert_warning(text(staff_client.get(lookup_url(shop), {"code": voucher.code})),
+                   f"Already used today at {used_at:%H:%M} by {staff_user.name} — do not hand "
+                   "out.", "used")
 
 
 def test_use_again_says_it_was_used_already(staff_client, shop, customer, voucher):
@@ -360,6 +368,68 @@ def test_search_with_a_voucher_code_while_typing_does_not_redirect(staff_client,
     assert response.status_code == 200
 
 
+def preview(client, shop, code):
+    return client.get(lookup_url(shop), {"code": code, "preview": "1"},
+                      headers={"HX-Request": "true"})
+
+
+def test_preview_while_typing_shows_an_open_voucher(staff_client, shop, customer, voucher):
+    response = preview(staff_client, shop, voucher.code.lower())
+
+    assert response.status_code == 200
+    content = text(response)
+    assert "<html" not in content
+    assert content.lstrip().startswith('<div class="panel code-preview voucher-preview"')
+    assert "<strong>Free coffee</strong>" in content
+    assert escape(f"For {customer.name} (card {customer.card_number_display})") in content
+    assert "Press Enter to use it." in content
+    assert f'href="{lookup_url(shop)}?code={voucher.code}"' in content
+    assert "voucher-status" not in content
+    assert "HX-Request" in response["Vary"]
+
+
+def test_preview_of_a_used_voucher_warns(staff_client, staff_user, shop, voucher):
+    staff_user.name = "Daan"
+    staff_user.save(update_fields=["name"])
+    with time_machine.travel(USED_MOMENT, tick=False):
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        content = text(preview(staff_client, shop, voucher.code))
+    assert ('<p class="voucher-status voucher-status-used" role="alert">Already used on '
+            '3 March 2026 at 14:03 by Daan — do not hand out.</p>') in content
+    assert "voucher-closed" in content
+    assert "Press Enter to use it." not in content
+    assert "message-success" not in content
+
+
+def test_preview_of_an_unknown_code_says_nothing_matches_with_200(staff_client, shop, voucher):
+    response = preview(staff_client, shop, "ZZZZ2222")
+    assert response.status_code == 200  # htmx swaps it in (it swaps no 404)
+    assert escape("No member or voucher found for “ZZZZ2222”.") in text(response)
+
+
+def test_preview_of_another_shops_voucher_shows_nothing_of_it(staff_client, shop, other_shop):
+    elsewhere = MembershipFactory(shop=other_shop, name="Kees Zuid")
+    purchase_record(shop=other_shop, amount="20.00", membership_id=elsewhere.pk)
+    cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
+    theirs = services.voucher_claim(shop=other_shop, membership_id=elsewhere.pk,
+                                    reward_id=cheese.pk)
+    content = text(preview(staff_client, shop, theirs.code))
+    assert "No member or voucher found" in content
+    assert "Kees Zuid" not in content and "kaasplankje" not in content
+
+
+def test_the_voucher_time_is_the_shops_time_zone(staff_client, staff_user, shop, voucher):
+    shop.time_zone = "America/New_York"
+    shop.save(update_fields=["time_zone"])
+    with time_machine.travel(USED_MOMENT, tick=False):  # 13:03 UTC is 08:03 in New York
+        services.voucher_use(shop=shop, code=voucher.code, actor_user=staff_user)
+    with time_machine.travel(USED_MOMENT + dt.timedelta(days=1), tick=False):
+        content = text(staff_client.get(lookup_url(shop), {"code": voucher.code}))
+    assert_warning(content, f"Already used on 3 March 2026 at 08:03 by {staff_user.name} — do "
+                   "not hand out.", "used")
+
+
 # --- The member panel's rewards -------------------------------------------------------------
 
 
@@ -421,12 +491,58 @@ def test_rewards_panel_of_a_member_of_another_shop_is_404(staff_client, shop, ot
     assert staff_client.get(panel_url(shop, elsewhere)).status_code == 404
 
 
-# --- Redeeming at the counter ---------------------------------------------------------------
+# --- Redeeming at the counter: it asks first -----------------------------------------------
+
+HX = {"HX-Request": "true"}
+TOKEN = re.compile(r'name="token" value="([0-9a-f]{32})"')
+
+
+def confirm_token(response) -> str:
+    match = TOKEN.search(text(response))
+    assert match, "no confirmation form"
+    return match.group(1)
+
+
+def redeem(client, shop, membership, reward_id, **headers):
+    """Redeem now, then Confirm: the two steps staff take."""
+    asked = client.post(redeem_url(shop, membership), {"reward": reward_id}, headers=headers)
+    assert asked.status_code == 200, text(asked)
+    return client.post(redeem_url(shop, membership), {
+        "reward": reward_id, "confirm": "1", "token": confirm_token(asked)}, headers=headers)
+
+
+def test_redeem_now_asks_first_and_changes_nothing(staff_client, shop, customer, rewards):
+    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["cake"].pk})
+
+    assert response.status_code == 200
+    content = text(response)
+    assert "<html" in content  # a page of its own: works without JavaScript
+    assert escape("Redeem Cake of the day for 450 points? Sanne Visser keeps 50 points.") in content
+    assert 'name="confirm" value="1"' in content
+    assert f'name="reward" value="{rewards["cake"].pk}"' in content
+    assert f'href="{member_url(shop, customer)}"' in content  # Cancel
+    assert ">Confirm</button>" in content
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
+
+
+def test_redeem_now_with_htmx_asks_inside_the_rewards_panel(staff_client, shop, customer,
+                                                             rewards):
+    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["coffee"].pk},
+                                 headers=HX)
+    assert response.status_code == 200
+    content = text(response)
+    assert "<html" not in content
+    assert content.lstrip().startswith('<section id="member-rewards"')
+    assert escape("Redeem Free coffee for 100 points? Sanne Visser keeps 400 points.") in content
+    assert f'hx-get="{panel_url(shop, customer)}"' in content  # Cancel brings the list back
+    assert "HX-Trigger" not in response
+    assert balance(customer) == 500
 
 
 def test_redeem_takes_the_points_and_uses_the_voucher_at_once(staff_client, staff_user, shop,
                                                               customer, rewards):
-    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["cake"].pk})
+    response = redeem(staff_client, shop, customer, rewards["cake"].pk)
 
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
     assert balance(customer) == 50
@@ -443,8 +559,34 @@ def test_redeem_takes_the_points_and_uses_the_voucher_at_once(staff_client, staf
     assert "Cake of the day redeemed: 450 points taken off." in messages_of(page)
 
 
-def test_redeem_a_reward_the_member_cannot_afford_changes_nothing(staff_client, shop, customer,
-                                                                  rewards):
+def test_redeem_with_htmx_says_so_out_of_band_and_every_panel_reloads(staff_client, shop,
+                                                                      customer, rewards):
+    response = redeem(staff_client, shop, customer, rewards["cake"].pk, **HX)
+
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "membership-changed"
+    assert response["HX-Reswap"] == "none"
+    content = text(response)
+    assert '<div id="counter-feedback"' in content and 'hx-swap-oob="true"' in content
+    assert "Cake of the day redeemed: 450 points taken off." in content
+    assert balance(customer) == 50
+    # The panel that reloads now shows the new balance: the cake is out of reach.
+    panel = text(staff_client.get(panel_url(shop, customer), headers=HX))
+    assert "400 more points needed" in panel
+
+
+def test_confirm_twice_redeems_once(staff_client, shop, customer, rewards):
+    asked = staff_client.post(redeem_url(shop, customer), {"reward": rewards["coffee"].pk})
+    data = {"reward": rewards["coffee"].pk, "confirm": "1", "token": confirm_token(asked)}
+    first = staff_client.post(redeem_url(shop, customer), data)
+    second = staff_client.post(redeem_url(shop, customer), data)
+    assert first.status_code == second.status_code == 302
+    assert Voucher.objects.filter(membership=customer).count() == 1
+    assert balance(customer) == 400
+
+
+def test_redeem_a_reward_the_member_cannot_afford_is_not_even_asked(staff_client, shop,
+                                                                    customer, rewards):
     response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["dinner"].pk})
 
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
@@ -452,18 +594,39 @@ def test_redeem_a_reward_the_member_cannot_afford_changes_nothing(staff_client, 
     assert "Not enough points: 500 can be spent, 800 asked." in messages_of(page)
     assert balance(customer) == 500
     assert not Voucher.objects.exists()
+
+
+def test_confirming_a_reward_the_member_cannot_afford_changes_nothing(staff_client, shop,
+                                                                      customer, rewards):
+    response = staff_client.post(redeem_url(shop, customer), {
+        "reward": rewards["dinner"].pk, "confirm": "1", "token": "a" * 32}, headers=HX)
+
+    assert response.status_code == 400
+    content = text(response)
+    assert content.lstrip().startswith('<section id="member-rewards"')
+    assert 'role="alert"' in content
+    assert "Not enough points: 500 can be spent, 800 asked." in content
+    assert "HX-Trigger" not in response
+    assert balance(customer) == 500
+    assert not Voucher.objects.exists()
     assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
 
 
-def test_redeem_an_inactive_reward_changes_nothing(staff_client, shop, customer, rewards):
-    response = staff_client.post(redeem_url(shop, customer), {"reward": rewards["inactive"].pk})
+@pytest.mark.parametrize("confirm", ["", "1"])
+def test_redeem_an_inactive_reward_changes_nothing(staff_client, shop, customer, rewards,
+                                                   confirm):
+    response = staff_client.post(redeem_url(shop, customer), {
+        "reward": rewards["inactive"].pk, "confirm": confirm, "token": "b" * 32})
     page = staff_client.get(response["Location"])
-    assert "This reward is not offered at the moment." in messages_of(page)
+    expected = ("This reward is not offered at the moment." if confirm
+                else "No such reward at this shop.")  # not in the member's list at all
+    assert expected in messages_of(page)
     assert balance(customer) == 500
     assert not Voucher.objects.exists()
 
 
-@pytest.mark.parametrize("posted", [{}, {"reward": ""}, {"reward": "999999"}])
+@pytest.mark.parametrize("posted", [{}, {"reward": ""}, {"reward": "999999"},
+                                    {"reward": "999999", "confirm": "1"}])
 def test_redeem_without_a_known_reward_changes_nothing(staff_client, shop, customer, posted):
     response = staff_client.post(redeem_url(shop, customer), posted)
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
@@ -478,9 +641,10 @@ def test_redeem_with_a_forged_reward_that_is_no_number_does_not_crash(staff_user
     client = Client(raise_request_exception=False)
     client.force_login(staff_user)
 
-    response = client.post(redeem_url(shop, customer), {"reward": "coffee"})
-
-    assert response.status_code in (302, 400)
+    for confirm in ("", "1"):
+        response = client.post(redeem_url(shop, customer), {"reward": "coffee",
+                                                            "confirm": confirm})
+        assert response.status_code in (302, 400)
     assert balance(customer) == 500
     assert not Voucher.objects.exists()
 
@@ -488,10 +652,12 @@ def test_redeem_with_a_forged_reward_that_is_no_number_does_not_crash(staff_user
 def test_redeem_a_reward_of_another_shop_changes_nothing(staff_client, shop, other_shop,
                                                          customer):
     cheese = make_reward(other_shop, "Gratis kaasplankje", 100)
-    response = staff_client.post(redeem_url(shop, customer), {"reward": cheese.pk})
-    assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
-    page = staff_client.get(response["Location"])
-    assert "No such reward at this shop." in messages_of(page)
+    for confirm in ("", "1"):
+        response = staff_client.post(redeem_url(shop, customer), {"reward": cheese.pk,
+                                                                  "confirm": confirm})
+        assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
+        page = staff_client.get(response["Location"])
+        assert "No such reward at this shop." in messages_of(page)
     assert balance(customer) == 500
     assert not Voucher.objects.exists()
 
@@ -500,13 +666,32 @@ def test_redeem_needs_post(staff_client, shop, customer, rewards):
     assert staff_client.get(redeem_url(shop, customer)).status_code == 405
 
 
-# --- Paying with points -----------------------------------------------------------------------
+# --- Paying with points: it asks first too --------------------------------------------------
+
+
+def pay(client, shop, membership, points, **headers):
+    asked = client.post(pay_url(shop, membership), {"points": points}, headers=headers)
+    assert asked.status_code == 200, text(asked)
+    return client.post(pay_url(shop, membership), {
+        "points": points, "confirm": "1", "token": confirm_token(asked)}, headers=headers)
+
+
+def test_pay_with_points_asks_first(staff_client, shop, customer):
+    allow_pay_with_points(shop, cap=300)
+
+    response = staff_client.post(pay_url(shop, customer), {"points": "250"})
+
+    assert response.status_code == 200
+    assert escape("Take 250 points (€2.50) off the purchase? Sanne Visser keeps 250 points."
+                  ) in text(response)
+    assert balance(customer) == 500
+    assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
 
 
 def test_pay_with_points_when_the_shop_allows_it(staff_client, staff_user, shop, customer):
     allow_pay_with_points(shop, cap=300)
 
-    response = staff_client.post(pay_url(shop, customer), {"points": "250"})
+    response = pay(staff_client, shop, customer, "250")
 
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
     page = staff_client.get(response["Location"])
@@ -520,10 +705,18 @@ def test_pay_with_points_when_the_shop_allows_it(staff_client, staff_user, shop,
     assert not Voucher.objects.exists()
 
 
+def test_pay_with_points_with_htmx_leaves_every_panel_to_reload(staff_client, shop, customer):
+    allow_pay_with_points(shop)
+    response = pay(staff_client, shop, customer, "100", **HX)
+    assert response["HX-Trigger"] == "membership-changed"
+    assert "Take 1.00 EUR off the purchase." in text(response)
+    assert balance(customer) == 400
+
+
 def test_pay_with_points_over_the_cap_changes_nothing(staff_client, shop, customer):
     allow_pay_with_points(shop, cap=300)
 
-    response = staff_client.post(pay_url(shop, customer), {"points": "301"})
+    response = staff_client.post(pay_url(shop, customer), {"points": "301", "confirm": "1"})
 
     page = staff_client.get(response["Location"])
     assert "At most 300 points per purchase." in messages_of(page)
@@ -533,7 +726,7 @@ def test_pay_with_points_over_the_cap_changes_nothing(staff_client, shop, custom
 
 def test_pay_with_points_when_the_shop_does_not_allow_it_changes_nothing(staff_client, shop,
                                                                          customer):
-    response = staff_client.post(pay_url(shop, customer), {"points": "100"})
+    response = staff_client.post(pay_url(shop, customer), {"points": "100", "confirm": "1"})
 
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
     page = staff_client.get(response["Location"])
@@ -542,10 +735,12 @@ def test_pay_with_points_when_the_shop_does_not_allow_it_changes_nothing(staff_c
     assert not LedgerEntry.objects.filter(kind=EntryKind.REDEMPTION).exists()
 
 
-def test_pay_with_more_points_than_the_member_has_changes_nothing(staff_client, shop, customer):
+@pytest.mark.parametrize("confirm", ["", "1"])
+def test_pay_with_more_points_than_the_member_has_changes_nothing(staff_client, shop, customer,
+                                                                  confirm):
     allow_pay_with_points(shop)
 
-    response = staff_client.post(pay_url(shop, customer), {"points": "501"})
+    response = staff_client.post(pay_url(shop, customer), {"points": "501", "confirm": confirm})
 
     page = staff_client.get(response["Location"])
     assert "Not enough points: 500 can be spent, 501 asked." in messages_of(page)
@@ -556,10 +751,11 @@ def test_pay_with_more_points_than_the_member_has_changes_nothing(staff_client, 
 def test_pay_with_points_needs_a_whole_number_above_zero(staff_client, shop, customer, points):
     allow_pay_with_points(shop)
 
-    response = staff_client.post(pay_url(shop, customer), {"points": points})
-
-    page = staff_client.get(response["Location"])
-    assert "Enter a whole number of points above zero." in messages_of(page)
+    for confirm in ("", "1"):
+        response = staff_client.post(pay_url(shop, customer), {"points": points,
+                                                               "confirm": confirm})
+        page = staff_client.get(response["Location"])
+        assert "Enter a whole number of points above zero." in messages_of(page)
     assert balance(customer) == 500
 
 
@@ -576,8 +772,8 @@ def all_requests(shop, membership, voucher, reward):
         ("get", lookup_url(shop), {"code": voucher.code}),
         ("post", use_url(shop, voucher.code), {}),
         ("get", panel_url(shop, membership), None),
-        ("post", redeem_url(shop, membership), {"reward": reward.pk}),
-        ("post", pay_url(shop, membership), {"points": "100"}),
+        ("post", redeem_url(shop, membership), {"reward": reward.pk, "confirm": "1"}),
+        ("post", pay_url(shop, membership), {"points": "100", "confirm": "1"}),
     ]
 
 
