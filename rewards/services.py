@@ -489,10 +489,12 @@ def vouchers_expire(*, now: dt.datetime | None = None) -> int:
 
 
 def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None = None,
-               api_key: ApiKey | None = None, reference: str = "") -> tuple[LedgerEntry,
-                                                                           Decimal]:
+               api_key: ApiKey | None = None, reference: str = "",
+               idempotency_key: str | None = None) -> tuple[LedgerEntry, Decimal]:
     """Take ``points`` off the current purchase as money at the shop's point value: a partial
-    redemption. Returns the entry and the money it is worth."""
+    redemption. Returns the entry and the money it is worth. With an idempotency key (the
+    counter's form token) it happens once: a repeat raises DuplicateRequest with the first
+    entry."""
     settings_row = reward_settings_for(shop=shop)
     if not settings_row.pay_with_points:
         raise field_error("points", _("This shop does not take points as payment."),
@@ -505,11 +507,18 @@ def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None =
             settings_row.pay_with_points_cap) % {"cap": settings_row.pay_with_points_cap})
     rules = loyalty_services.program_rules_current(shop=shop)
     money = points_as_money(rules=rules, points=points)
-    entry = loyalty_services.points_spend(
-        shop=shop, membership_id=membership_id, points=points, kind=EntryKind.REDEMPTION,
-        reference=(reference or "")[:64],
-        note=_("Paid with points: %(money)s %(currency)s") % {
-            "money": loyalty_services.money_display(money), "currency": shop.currency},
-        actor_user=by, actor_api_key=api_key,
-    )
+    try:
+        entry = loyalty_services.points_spend(
+            shop=shop, membership_id=membership_id, points=points, kind=EntryKind.REDEMPTION,
+            reference=(reference or "")[:64],
+            note=_("Paid with points: %(money)s %(currency)s") % {
+                "money": loyalty_services.money_display(money), "currency": shop.currency},
+            actor_user=by, actor_api_key=api_key, idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        existing = idempotency_key and LedgerEntry.objects.filter(
+            shop=shop, idempotency_key=idempotency_key).first()
+        if not existing:
+            raise
+        raise loyalty_services.DuplicateRequest(existing) from None
     return entry, money

@@ -23,6 +23,7 @@ from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
 from loyalty.access import staff_required
 from loyalty.points import points_as_money
+from loyalty.templatetags.trouw import money as money_format
 
 from .. import selectors, services
 from ..forms import PayWithPointsForm
@@ -212,12 +213,16 @@ def member_pay_with_points(request, card_number: str):
             "money": points_as_money(rules=summary["rules"], points=wanted),
             "currency": summary["currency"]})
     try:
-        _entry, money = services.points_pay(shop=request.shop, membership_id=membership.pk,
-                                            points=wanted, by=request.user)
+        _entry, money = services.points_pay(
+            shop=request.shop, membership_id=membership.pk, points=wanted, by=request.user,
+            idempotency_key=_token_key(request, "counter-pay"))
+    except loyalty_services.DuplicateRequest as duplicate:  # a double tap on Confirm: once
+        money = points_as_money(rules=loyalty_services.program_rules_current(shop=request.shop),
+                                points=-duplicate.existing.points)
     except ValidationError as exc:
         return _back(request, membership, error=" ".join(exc.messages))
-    return _back(request, membership, done=_("Take %(money)s %(currency)s off the purchase.") % {
-        "money": money, "currency": request.shop.currency})
+    return _back(request, membership, done=_("Take %(money)s off the purchase.") % {
+        "money": money_format(money, request.shop.currency)})
 
 
 def voucher_qr_svg(code: str) -> str:

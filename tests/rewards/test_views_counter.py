@@ -696,7 +696,7 @@ def test_pay_with_points_when_the_shop_allows_it(staff_client, staff_user, shop,
     assertRedirects(response, member_url(shop, customer), fetch_redirect_response=False)
     page = staff_client.get(response["Location"])
     # 100 points are worth €1 by default.
-    assert "Take 2.50 EUR off the purchase." in messages_of(page)
+    assert "Take €2.50 off the purchase." in messages_of(page)
     assert balance(customer) == 250
     entry = LedgerEntry.objects.get(membership=customer, kind=EntryKind.REDEMPTION)
     assert entry.points == -250
@@ -705,11 +705,25 @@ def test_pay_with_points_when_the_shop_allows_it(staff_client, staff_user, shop,
     assert not Voucher.objects.exists()
 
 
+def test_pay_with_points_confirmed_twice_takes_the_points_once(staff_client, shop, customer):
+    allow_pay_with_points(shop, cap=300)
+    asked = staff_client.post(pay_url(shop, customer), {"points": "200"})
+    confirm = {"points": "200", "confirm": "1", "token": confirm_token(asked)}
+
+    first = staff_client.post(pay_url(shop, customer), confirm)
+    second = staff_client.post(pay_url(shop, customer), confirm)
+
+    assert first.status_code == second.status_code == 302
+    assert balance(customer) == 300
+    assert LedgerEntry.objects.filter(membership=customer, kind=EntryKind.REDEMPTION).count() == 1
+    assert "Take €2.00 off the purchase." in messages_of(staff_client.get(second["Location"]))
+
+
 def test_pay_with_points_with_htmx_leaves_every_panel_to_reload(staff_client, shop, customer):
     allow_pay_with_points(shop)
     response = pay(staff_client, shop, customer, "100", **HX)
     assert response["HX-Trigger"] == "membership-changed"
-    assert "Take 1.00 EUR off the purchase." in text(response)
+    assert "Take €1.00 off the purchase." in text(response)
     assert balance(customer) == 400
 
 
