@@ -210,6 +210,8 @@ def stamp_card_state(*, rules: ProgramRules, balance: int, spendable: int) -> di
     total = rules.stamps_per_card
     full_cards = max(spendable, 0) // total
     filled = min(balance - full_cards * total, total)
+    if full_cards and filled == 0:
+        filled = total  # exactly full: show the full card, not an empty next one
     return {
         "total": total,
         "filled": filled,

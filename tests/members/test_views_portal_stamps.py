@@ -95,3 +95,10 @@ def test_portal_pages_carry_the_shops_colours(regular, cafe, path):
     content = text(signed_in(regular.user).get(f"/portal/{cafe.slug}/{path}"))
     assert f'<link rel="stylesheet" href="/s/{cafe.slug}/theme.css?v=' in content
     assert f'class="container shop-themed theme-{cafe.slug}"' in content
+
+
+def test_the_history_counts_stamps_not_points(regular, cafe):
+    content = text(signed_in(regular.user).get(f"/portal/{cafe.slug}/"))
+    history = content.split("Your stamps history")[1]
+    assert "+7 stamps" in history
+    assert " point" not in history
