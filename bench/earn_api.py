@@ -273,7 +273,8 @@ def cpu_seconds(app_root: int, db_pids: set[int]) -> dict[str, float]:
 class Server:
     """A gunicorn serving ``app`` on 127.0.0.1:``port``; stopped on exit."""
 
-    def __init__(self, app: str, port: int, args, *, pythonpath: str | None = None):
+    def __init__(self, app: str, port: int, args, *, pythonpath: str | None = None,
+                 env_extra: dict[str, str] | None = None):
         command = [GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--worker-class", args.worker_class, "--log-level", "warning",
                    "--backlog", "256", "--timeout", "30"]
@@ -282,7 +283,7 @@ class Server:
         if pythonpath:
             command += ["--pythonpath", pythonpath]
         env = django_env()
-        env.update({"BENCH_DSN": BENCH_DSN, "BENCH_SHOP": args.shop})
+        env.update({"BENCH_DSN": BENCH_DSN, "BENCH_SHOP": args.shop, **(env_extra or {})})
         self.port = port
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
