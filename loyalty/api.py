@@ -109,6 +109,7 @@ ERROR_MEANINGS = {
     403: "This key may not do this (`permission_denied`).",
     404: "Not found at the key's shop (a key sees only its own shop).",
     409: "A conflict with what was recorded before; nothing was written.",
+    406: "The `Accept` header asks for something else than JSON (`not_acceptable`).",
     415: "The body is not `application/json` (`unsupported_media_type`).",
     429: "Too many requests: wait for the seconds in `Retry-After` (`throttled`).",
 }
@@ -133,7 +134,8 @@ class ApiSchema(AutoSchema):
     Its answers include the errors that every operation of its kind can give, in the error
     shape: 401 for every operation (they all need a key), 400 and 415 for one with a JSON body
     (it may be broken, or not JSON), 404 for one with a part of the path that names something
-    (``/members/{card_number}/``: an unknown one, or one of another shop), 429 when the view
+    (``/members/{card_number}/``: an unknown one, or one of another shop), 406 for one served
+    through DRF's request cycle (an ``Accept`` header without JSON), 429 when the view
     throttles. A view adds its own (``api_errors``)."""
 
     def get_description(self) -> str:
@@ -150,6 +152,8 @@ class ApiSchema(AutoSchema):
             shared += [400, 415]
         if "{" in self.path:
             shared.append(404)
+        if self.method.lower() not in self.view.lean_methods:
+            shared.append(406)  # DRF's content negotiation; the lean methods answer JSON
         if self.view.get_throttles():
             shared.append(429)
         for status_code in shared:

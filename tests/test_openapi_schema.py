@@ -23,18 +23,20 @@ from tests.factories import MembershipFactory, ShopFactory
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
-    ("get", "/api/v1/members/"): {"200", "400", "401"},
-    ("post", "/api/v1/members/"): {"201", "400", "401", "409", "415"},
-    ("get", "/api/v1/members/{card_number}/"): {"200", "401", "404"},
+    ("get", "/api/v1/members/"): {"200", "400", "401", "406"},
+    ("post", "/api/v1/members/"): {"201", "400", "401", "406", "409", "415"},
+    ("get", "/api/v1/members/{card_number}/"): {"200", "401", "404", "406"},
+    # The earn is served without DRF's content negotiation: it always answers JSON (no 406).
     ("post", "/api/v1/purchases/"): {"201", "400", "401", "404", "409", "415"},
-    ("post", "/api/v1/purchases/{purchase_id}/refunds/"): {"201", "400", "401", "404", "409",
-                                                           "415"},
-    ("post", "/api/v1/redemptions/"): {"201", "400", "401", "404", "409", "415"},
-    ("get", "/api/v1/rewards/"): {"200", "401"},
-    ("post", "/api/v1/rewards/"): {"201", "400", "401", "403", "415"},
-    ("get", "/api/v1/rewards/{reward_id}/"): {"200", "401", "404"},
-    ("patch", "/api/v1/rewards/{reward_id}/"): {"200", "400", "401", "403", "404", "415"},
-    ("post", "/api/v1/vouchers/{code}/use"): {"200", "401", "404", "409"},
+    ("post", "/api/v1/purchases/{purchase_id}/refunds/"): {"201", "400", "401", "404", "406",
+                                                           "409", "415"},
+    ("post", "/api/v1/redemptions/"): {"201", "400", "401", "404", "406", "409", "415"},
+    ("get", "/api/v1/rewards/"): {"200", "401", "406"},
+    ("post", "/api/v1/rewards/"): {"201", "400", "401", "403", "406", "415"},
+    ("get", "/api/v1/rewards/{reward_id}/"): {"200", "401", "404", "406"},
+    ("patch", "/api/v1/rewards/{reward_id}/"): {"200", "400", "401", "403", "404", "406",
+                                                "415"},
+    ("post", "/api/v1/vouchers/{code}/use"): {"200", "401", "404", "406", "409"},
 }
 
 
@@ -156,8 +158,10 @@ def api(client, schema):
     till = api_key_create(shop=shop, name="till")[1]
 
     def call(method, template, path, body=None, *, key=manage, idempotency_key=None,
-             content_type="application/json"):
+             content_type="application/json", accept=None):
         headers = {"Authorization": f"Api-Key {key}"} if key else {}
+        if accept:
+            headers["Accept"] = accept
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         if method == "get":
@@ -220,6 +224,8 @@ def test_the_purchase_answers_match_the_schema(api):
 def test_the_rewards_answers_match_the_schema(api):
     reward = f"/api/v1/rewards/{api.reward.pk}/"
     assert api("get", "/api/v1/rewards/", "/api/v1/rewards/").status_code == 200
+    assert api("get", "/api/v1/rewards/", "/api/v1/rewards/", accept="text/html"
+               ).status_code == 406
     new = {"kind": "free_product", "name": "Taart", "points_cost": 50, "product_name": "Taart"}
     assert api("post", "/api/v1/rewards/", "/api/v1/rewards/", new).status_code == 201
     assert api("post", "/api/v1/rewards/", "/api/v1/rewards/", new, key=api.till
