@@ -27,6 +27,14 @@ class ManageScope(permissions.BasePermission):
             request.auth is not None and request.auth.scope == ApiKeyScope.MANAGE)
 
 
+def _date_in_our_era(value):
+    """Before 1940 a shop's zone may have an offset with seconds (Amsterdam's was +00:19:32),
+    which the answer's ISO 8601 time cannot carry, and near the year 9999 a zone's offset
+    overflows: 2000–2100 is what an availability window needs."""
+    if value is not None and not 2000 <= value.year <= 2100:
+        raise serializers.ValidationError(_("Give a date between the years 2000 and 2100."))
+
+
 class RewardInput(InputSerializer):
     """The same fields and validation as the dashboard's form (the service checks them)."""
 
@@ -40,8 +48,10 @@ class RewardInput(InputSerializer):
     product_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     active = serializers.BooleanField(required=False)
     display_order = serializers.IntegerField(required=False, min_value=0)
-    available_from = serializers.DateTimeField(required=False, allow_null=True)
-    available_until = serializers.DateTimeField(required=False, allow_null=True)
+    available_from = serializers.DateTimeField(required=False, allow_null=True,
+                                               validators=[_date_in_our_era])
+    available_until = serializers.DateTimeField(required=False, allow_null=True,
+                                                validators=[_date_in_our_era])
     stock_total = serializers.IntegerField(required=False, allow_null=True)
     limit_per_member = serializers.IntegerField(required=False, allow_null=True)
     limit_period = serializers.ChoiceField(choices=LimitPeriod.values, required=False)
