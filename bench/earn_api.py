@@ -3,9 +3,9 @@
     .venv/bin/python bench/earn_api.py [--members 100000 --purchases 1000000
                                         --concurrency 8 --duration 30]
 
-1. Creates (or reuses) the PostgreSQL database ``trouw_bench``, migrates it and seeds a shop
-   with ``seed_demo`` (skipped when the shop is already seeded at that size; a shop of another
-   size means the bench database is dropped and built again).
+1. Creates (or reuses) the PostgreSQL database ``trouw_bench`` (``--database``), migrates it
+   and seeds a shop with ``seed_demo`` (skipped when the shop is already seeded at that size;
+   a shop of another size means the bench database is dropped and built again).
 2. Creates an API key (``create_api_key``) and samples member card numbers.
 3. Serves the product (``loyalty.wsgi``, production settings over plain HTTP) with gunicorn,
    warms it up, and drives it with ``wrk`` for ``--duration`` seconds: every request a unique
@@ -42,7 +42,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
-DB_NAME = "trouw_bench"
+DB_NAME = "trouw_bench"  # --database
 SERVER_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DSN = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
 GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
@@ -79,6 +79,13 @@ def manage(*args: str, timeout: float = 3600, capture: bool = False) -> str:
 
 
 # --- Database and data --------------------------------------------------------------------
+
+
+def database_use(name: str) -> None:
+    global DB_NAME, BENCH_DSN
+    if not name.replace("_", "").isalnum():
+        raise SystemExit("--database: letters, digits and _ only")
+    DB_NAME, BENCH_DSN = name, f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
 def database_ensure(*, drop: bool = False) -> None:
@@ -266,7 +273,8 @@ def cpu_seconds(app_root: int, db_pids: set[int]) -> dict[str, float]:
 class Server:
     """A gunicorn serving ``app`` on 127.0.0.1:``port``; stopped on exit."""
 
-    def __init__(self, app: str, port: int, args, *, pythonpath: str | None = None):
+    def __init__(self, app: str, port: int, args, *, pythonpath: str | None = None,
+                 env_extra: dict[str, str] | None = None):
         command = [GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--worker-class", args.worker_class, "--log-level", "warning",
                    "--backlog", "256", "--timeout", "30"]
@@ -275,7 +283,7 @@ class Server:
         if pythonpath:
             command += ["--pythonpath", pythonpath]
         env = django_env()
-        env.update({"BENCH_DSN": BENCH_DSN, "BENCH_SHOP": args.shop})
+        env.update({"BENCH_DSN": BENCH_DSN, "BENCH_SHOP": args.shop, **(env_extra or {})})
         self.port = port
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
@@ -391,10 +399,14 @@ def main() -> int:
     parser.add_argument("--shop", default="bench-bakkerij")
     parser.add_argument("--sample", type=int, default=10_000, help="card numbers to draw from")
     parser.add_argument("--only", choices=["earn", "floor"], help="measure one app only")
-    parser.add_argument("--port", type=int, default=8701)
+    parser.add_argument("--port", type=int, default=8701,
+                        help="the product's port; the floor's is the next one")
+    parser.add_argument("--database", default=DB_NAME,
+                        help="the bench database (several checkouts can bench side by side)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure earn and floor this many times, alternating; medians")
     args = parser.parse_args()
+    database_use(args.database)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 60:

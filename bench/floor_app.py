@@ -87,9 +87,9 @@ def _earn(conn, shop, card: str, amount: Decimal, reference: str, key: str) -> d
         if points > 0:
             (entry_id,) = conn.execute(
                 "INSERT INTO loyalty_ledgerentry (shop_id, membership_id, points, kind,"
-                " purchase_id, refund_id, reverses_id, reference, note, actor_user_id,"
-                " actor_api_key_id, idempotency_key, created_at)"
-                " VALUES (%s, %s, %s, 'earn', %s, NULL, NULL, '', '', NULL, NULL, %s, %s)"
+                " purchase_id, refund_id, reverses_id, reference, note, customer_note,"
+                " actor_user_id, actor_api_key_id, idempotency_key, created_at)"
+                " VALUES (%s, %s, %s, 'earn', %s, NULL, NULL, '', '', '', NULL, NULL, %s, %s)"
                 " RETURNING id",
                 (shop.id, membership_id, points, purchase_id, f"purchase:{key}", now),
             ).fetchone()

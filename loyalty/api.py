@@ -21,7 +21,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import authentication, exceptions, permissions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -71,14 +76,90 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+@extend_schema_serializer(component_name="ErrorDetail")
+class ErrorDetailOutput(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="What went wrong, for programs: `invalid`, `unauthorized`, `not_found`, "
+        "`member_not_found`, `conflict`, `duplicate`, `idempotency_key_missing`, "
+        "`idempotency_key_reused`, `permission_denied`, `unsupported_media_type`, "
+        "`parse_error`, … (new codes may appear; the status is the contract).")
+    message = serializers.CharField(
+        help_text="What went wrong, for people, in the caller's language (`Accept-Language`: "
+        "English, Dutch or Swedish).")
+    field = serializers.CharField(
+        allow_null=True,
+        help_text="The input it is about: a field of the body (the first one wrong), a query "
+        "parameter, a header (`Idempotency-Key`) or a part of the path; null when none.")
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOutput(serializers.Serializer):
+    """Every error of the API, whatever its status."""
+
+    error = ErrorDetailOutput()
+
+
+# What each error status means, for the schema: every operation lists the statuses it can
+# answer (ApiSchema adds the ones every operation of a kind shares; a view adds its own with
+# api_errors, saying when).
+ERROR_MEANINGS = {
+    400: "Bad input: nothing was written. `field` names the (first) input that is wrong.",
+    401: "No `Authorization: Api-Key <key>` header, or a key that is not valid or was revoked "
+         "(`unauthorized`).",
+    403: "This key may not do this (`permission_denied`).",
+    404: "Not found at the key's shop (a key sees only its own shop).",
+    409: "A conflict with what was recorded before; nothing was written.",
+    406: "The `Accept` header asks for something else than JSON (`not_acceptable`).",
+    415: "The body is not `application/json` (`unsupported_media_type`).",
+    429: "Too many requests: wait for the seconds in `Retry-After` (`throttled`).",
+}
+
+
+def api_errors(when: dict[int, str]) -> dict[int, OpenApiResponse]:
+    """Error answers for ``extend_schema(responses=...)``, each in the error shape: ``when``
+    maps a status to when this operation answers it (after the status's general meaning)."""
+    return {status_code: _error_response(status_code, text)
+            for status_code, text in when.items()}
+
+
+def _error_response(status_code: int, when: str = "") -> OpenApiResponse:
+    description = ERROR_MEANINGS[status_code] + (f" {when}" if when else "")
+    return OpenApiResponse(ErrorOutput, description=description)
+
+
 class ApiSchema(AutoSchema):
     """The OpenAPI description of an operation is its view's own docstring or its method's —
-    never one inherited from our base classes, which describe our code, not the API."""
+    never one inherited from our base classes, which describe our code, not the API.
+
+    Its answers include the errors that every operation of its kind can give, in the error
+    shape: 401 for every operation (they all need a key), 400 and 415 for one with a JSON body
+    (it may be broken, or not JSON), 404 for one with a part of the path that names something
+    (``/members/{card_number}/``: an unknown one, or one of another shop), 406 for one served
+    through DRF's request cycle (an ``Accept`` header without JSON), 429 when the view
+    throttles. A view adds its own (``api_errors``)."""
 
     def get_description(self) -> str:
         method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
         own = type(self.view).__dict__.get("__doc__")
         return get_doc(method) or (inspect.cleandoc(own) if own else "")
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response" or not isinstance(self.view, ShopApiView):
+            return responses
+        shared = [401]
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            shared += [400, 415]
+        if "{" in self.path:
+            shared.append(404)
+        if self.method.lower() not in self.view.lean_methods:
+            shared.append(406)  # DRF's content negotiation; the lean methods answer JSON
+        if self.view.get_throttles():
+            shared.append(429)
+        for status_code in shared:
+            responses.setdefault(str(status_code), self._get_response_for_code(
+                _error_response(status_code), str(status_code)))
+        return dict(sorted(responses.items()))
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):
@@ -117,6 +198,7 @@ class ShopApiView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._shop_activate(request.auth)
+        _no_nul_characters(kwargs)
 
     def _shop_activate(self, api_key: ApiKey) -> None:
         self.api_key = api_key
@@ -152,6 +234,16 @@ class ShopApiView(APIView):
         if self.request.method.lower() in self.lean_methods:
             raise exc  # DRF's version reads its own Request's renderer
         super().raise_uncaught_exception(exc)
+
+
+def _no_nul_characters(path_values: dict) -> None:
+    """PostgreSQL's text cannot hold the character NUL (a query with one fails: a 500), and
+    no card number or code has one: a part of the path with it names nothing (404). Bodies
+    are checked by their serializers' fields (DRF's CharField refuses NUL), query parameters
+    by the views that read them."""
+    for name, value in path_values.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ApiError(404, "not_found", str(exceptions.NotFound.default_detail), name)
 
 
 _JSON = JSONRenderer()
@@ -279,6 +371,9 @@ def idempotent(request, *, shop, operation: str, perform):
     if len(key) > 100:
         raise ApiError(400, "invalid", _("The Idempotency-Key may be 100 characters at most."),
                        "Idempotency-Key")
+    if "\x00" in key:  # PostgreSQL's text cannot hold it: storing the key failed (a 500)
+        raise ApiError(400, "invalid", _("The Idempotency-Key may not contain the character "
+                                         "NUL."), "Idempotency-Key")
     fingerprint = request_fingerprint(request.data)
     try:
         with transaction.atomic():
@@ -394,7 +489,16 @@ class PurchasesView(ShopApiView):
     lean_methods = ("post",)
 
     @extend_schema(
-        request=PurchaseInput, responses={201: PurchaseOutput},
+        request=PurchaseInput,
+        responses={201: PurchaseOutput, **api_errors({
+            400: "For example an amount that is not a number with at most two decimals, "
+                 "another currency than the shop's, or no `Idempotency-Key` "
+                 "(`idempotency_key_missing`).",
+            404: "No member with this card number (`member_not_found`, `field`: `member`).",
+            409: "The `Idempotency-Key` was used for another request "
+                 "(`idempotency_key_reused`), or the card cannot hold more points "
+                 "(`conflict`).",
+        })},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                      required=True)],
         summary="Record a purchase and credit its points",
@@ -446,7 +550,14 @@ def refund_body(refund: Refund, balance: int | None) -> dict:
 
 class RefundsView(ShopApiView):
     @extend_schema(
-        request=RefundInput, responses={201: RefundOutput},
+        request=RefundInput,
+        responses={201: RefundOutput, **api_errors({
+            400: "For example more than what is left to refund of the purchase, or no "
+                 "`Idempotency-Key` (`idempotency_key_missing`).",
+            404: "No purchase with this id at the key's shop (`not_found`).",
+            409: "The `Idempotency-Key` was used for another request "
+                 "(`idempotency_key_reused`).",
+        })},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                      required=True)],
         summary="Refund (part of) a purchase and take back its points",

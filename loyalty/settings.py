@@ -135,7 +135,23 @@ if DATABASE_URL:
         raise ImproperlyConfigured(
             "DATABASE_URL must be a postgres:// or sqlite:// URL, got " + DATABASE_URL.split(":")[0]
         )
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _pool_max = os.environ.get("DATABASE_POOL_MAX_SIZE", "").strip() or "8"
+        if not _pool_max.isdigit() or not 0 <= int(_pool_max) <= 1000:
+            raise ImproperlyConfigured(
+                f"DATABASE_POOL_MAX_SIZE must be a whole number 0–1000, got {_pool_max!r}")
+        DATABASE_POOL_MAX_SIZE = int(_pool_max)
+        if DATABASE_POOL_MAX_SIZE:
+            # One pool per process (psycopg_pool): a request borrows a connection and gives it
+            # back when it ends, so a threaded server (runserver starts a thread per
+            # connection) never holds more than this many; a connection, and the statements
+            # psycopg prepared on it, lives on in the pool. Waiting longer than `timeout` for
+            # one is an error (500), not a queue without end. 0: no pool, a connection per
+            # request (behind PgBouncer, which pools them itself).
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1, "max_size": DATABASE_POOL_MAX_SIZE, "timeout": 10,
+            }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _env_bool(
         "DATABASE_SERVER_SIDE_BINDING", True
     ):

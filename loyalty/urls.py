@@ -4,11 +4,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from . import api
 from .access import public_view
-from .views import counter, dashboard, errors, public
+from .views import api_docs, counter, dashboard, errors, public
 
 dashboard_patterns = [
     path("", dashboard.index, name="index"),
@@ -62,7 +62,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),
-    path("api/docs/", public_view(SpectacularSwaggerView.as_view(url_name="api-schema")),
+    path("api/docs/", public_view(api_docs.ApiDocsView.as_view(url_name="api-schema")),
          name="api-docs"),
     path("admin/", admin.site.urls),
 ]

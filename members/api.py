@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from loyalty import selectors
-from loyalty.api import ApiError, InputSerializer, ShopApiView
+from loyalty.api import ApiError, InputSerializer, ShopApiView, api_errors
 from loyalty.models import Language, MembershipSource
 
 from . import services
@@ -41,6 +41,10 @@ class MemberOutput(serializers.Serializer):
     joined_at = serializers.DateTimeField()
 
 
+class MemberListOutput(serializers.Serializer):
+    results = MemberOutput(many=True, help_text=f"At most {LOOKUP_LIMIT} members.")
+
+
 def member_body(membership) -> dict:
     return MemberOutput({
         "card_number": membership.card_number, "name": membership.name,
@@ -53,21 +57,30 @@ def member_body(membership) -> dict:
 class MembersView(ShopApiView):
     @extend_schema(
         parameters=[OpenApiParameter(
-            "q", str, required=True,
+            "q", {"type": "string", "minLength": 3}, required=True,
             description="The start of a phone number in any form (06 12…, +31 6 12…, "
                         "0031 6 12…; at least three digits after the country code or the 0; "
                         "encode the + as %2B) or of a card number (at least four digits, "
-                        "spaces allowed); or part of a name or e-mail address.")],
-        responses={200: MemberOutput(many=True)}, summary="Look up members",
+                        "spaces allowed); or part of a name or e-mail address (at least 3 "
+                        "characters).")],
+        responses={200: MemberListOutput, **api_errors({
+            400: "`q` is missing or shorter than 3 characters (`invalid`, `field`: `q`).",
+        })},
+        summary="Look up members", operation_id="v1_members_list",
     )
     def get(self, request):
         query = request.query_params.get("q", "").strip()
         if len(query) < 3:
             raise ApiError(400, "invalid", _("Send q with at least 3 characters."), "q")
+        if "\x00" in query:  # PostgreSQL's text cannot hold it: the search failed (a 500)
+            raise ApiError(400, "invalid", _("q may not contain the character NUL."), "q")
         members = selectors.membership_search(shop=self.shop, query=query)[:LOOKUP_LIMIT]
         return Response({"results": [member_body(m) for m in members]})
 
-    @extend_schema(request=MemberInput, responses={201: MemberOutput}, summary="Enrol a member")
+    @extend_schema(request=MemberInput, responses={201: MemberOutput, **api_errors({
+        409: "A member of this shop has this e-mail address or phone number already "
+             "(`duplicate`).",
+    })}, summary="Enrol a member")
     def post(self, request):
         data = MemberInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -78,7 +91,9 @@ class MembersView(ShopApiView):
 
 
 class MemberDetailView(ShopApiView):
-    @extend_schema(responses={200: MemberOutput}, summary="A member's card and balance")
+    @extend_schema(responses={200: MemberOutput, **api_errors({
+        404: "No member with this card number (`member_not_found`).",
+    })}, summary="A member's card and balance")
     def get(self, request, card_number: str):
         membership = selectors.membership_by_card(shop=self.shop, card_number=card_number)
         if membership is None:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from loyalty import selectors as loyalty_selectors
 from loyalty import services as loyalty_services
-from loyalty.api import ApiError, InputSerializer, ShopApiView, idempotent
+from loyalty.api import ApiError, InputSerializer, ShopApiView, api_errors, idempotent
 from loyalty.models import ApiKeyScope
 
 from . import services
@@ -27,6 +27,14 @@ class ManageScope(permissions.BasePermission):
             request.auth is not None and request.auth.scope == ApiKeyScope.MANAGE)
 
 
+def _date_in_our_era(value):
+    """Before 1940 a shop's zone may have an offset with seconds (Amsterdam's was +00:19:32),
+    which the answer's ISO 8601 time cannot carry, and near the year 9999 a zone's offset
+    overflows: 2000–2100 is what an availability window needs."""
+    if value is not None and not 2000 <= value.year <= 2100:
+        raise serializers.ValidationError(_("Give a date between the years 2000 and 2100."))
+
+
 class RewardInput(InputSerializer):
     """The same fields and validation as the dashboard's form (the service checks them)."""
 
@@ -40,8 +48,10 @@ class RewardInput(InputSerializer):
     product_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     active = serializers.BooleanField(required=False)
     display_order = serializers.IntegerField(required=False, min_value=0)
-    available_from = serializers.DateTimeField(required=False, allow_null=True)
-    available_until = serializers.DateTimeField(required=False, allow_null=True)
+    available_from = serializers.DateTimeField(required=False, allow_null=True,
+                                               validators=[_date_in_our_era])
+    available_until = serializers.DateTimeField(required=False, allow_null=True,
+                                                validators=[_date_in_our_era])
     stock_total = serializers.IntegerField(required=False, allow_null=True)
     limit_per_member = serializers.IntegerField(required=False, allow_null=True)
     limit_period = serializers.ChoiceField(choices=LimitPeriod.values, required=False)
@@ -70,15 +80,23 @@ class RewardOutput(serializers.Serializer):
     voucher_valid_days = serializers.IntegerField()
 
 
+class RewardListOutput(serializers.Serializer):
+    results = RewardOutput(many=True, help_text="The whole catalogue, in display order.")
+
+
+_TILL_KEY = {403: "A `till` key: changing the catalogue needs a key with the `manage` scope."}
+
+
 class RewardsView(ShopApiView):
     permission_classes = [*ShopApiView.permission_classes, ManageScope]
 
-    @extend_schema(responses={200: RewardOutput(many=True)}, summary="The rewards catalogue")
+    @extend_schema(responses={200: RewardListOutput}, summary="The rewards catalogue",
+                   operation_id="v1_rewards_list")
     def get(self, request):
         rewards = Reward.objects.for_shop(self.shop).order_by("display_order", "pk")
         return Response({"results": RewardOutput(rewards, many=True).data})
 
-    @extend_schema(request=RewardInput, responses={201: RewardOutput},
+    @extend_schema(request=RewardInput, responses={201: RewardOutput, **api_errors(_TILL_KEY)},
                    summary="Add a reward (manage scope)")
     def post(self, request):
         data = RewardInput(data=request.data)
@@ -90,15 +108,18 @@ class RewardsView(ShopApiView):
 class RewardDetailView(ShopApiView):
     permission_classes = [*ShopApiView.permission_classes, ManageScope]
 
-    @extend_schema(responses={200: RewardOutput}, summary="A reward")
+    @extend_schema(responses={200: RewardOutput, **api_errors({
+        404: "No reward with this id at the key's shop (`not_found`)."})}, summary="A reward")
     def get(self, request, reward_id: int):
         reward = Reward.objects.for_shop(self.shop).filter(pk=reward_id).first()
         if reward is None:
             raise ApiError(404, "not_found", _("No such reward at this shop."), "reward")
         return Response(RewardOutput(reward).data)
 
-    @extend_schema(request=RewardInput(partial=True), responses={200: RewardOutput},
-                   summary="Change a reward (manage scope)")
+    @extend_schema(request=RewardInput(partial=True), responses={
+        200: RewardOutput, **api_errors({
+            **_TILL_KEY, 404: "No reward with this id at the key's shop (`not_found`)."})},
+        summary="Change a reward (manage scope)")
     def patch(self, request, reward_id: int):
         data = RewardInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -127,7 +148,15 @@ class VoucherOutput(serializers.Serializer):
 
 class RedemptionsView(ShopApiView):
     @extend_schema(
-        request=RedemptionInput, responses={201: VoucherOutput},
+        request=RedemptionInput, responses={201: VoucherOutput, **api_errors({
+            400: "For example too few points on the card, a reward that is not available "
+                 "(`unavailable`) or the member's limit for it reached (`limit_reached`), or "
+                 "no `Idempotency-Key` (`idempotency_key_missing`).",
+            404: "No member with this card number (`member_not_found`, `field`: `member`), or "
+                 "no such reward at the shop (`not_found`, `field`: `reward`).",
+            409: "The `Idempotency-Key` was used for another request "
+                 "(`idempotency_key_reused`).",
+        })},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                      required=True)],
         summary="Claim a reward for a member: points off, a voucher issued",
@@ -159,8 +188,11 @@ class RedemptionsView(ShopApiView):
 
 
 class VoucherUseView(ShopApiView):
-    @extend_schema(request=None, responses={200: VoucherOutput},
-                   summary="Use a voucher (once); 409 when used, expired or cancelled")
+    @extend_schema(request=None, responses={200: VoucherOutput, **api_errors({
+        404: "No voucher with this code at the key's shop (`not_found`).",
+        409: "The voucher was used, has expired or was cancelled (`conflict`); `message` says "
+             "which.",
+    })}, summary="Use a voucher (once); 409 when used, expired or cancelled")
     def post(self, request, code: str):
         voucher = services.voucher_use(shop=self.shop, code=code, actor_api_key=self.api_key)
         return Response(VoucherOutput(voucher).data)
