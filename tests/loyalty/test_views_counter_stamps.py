@@ -112,7 +112,7 @@ def test_the_panel_shows_stamps_instead_of_points(staff_client, shop, member, ca
     assert 'id="balance"' not in content  # no points number ...
     assert "€0.0" not in content  # ... and no money value
     assert ">Add stamp</button>" in content
-    assert escape("A stamp for every purchase from €3.00; 10 stamps give a free coffee.") in content
+    assert escape("A stamp for every purchase from €3; 10 stamps give a free coffee.") in content
     assert "Card full" not in content
 
 

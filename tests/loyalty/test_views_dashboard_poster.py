@@ -76,10 +76,10 @@ def test_the_sheet_has_the_code_name_colour_and_sentence(owner_client, shop, pro
     assert sheet and sheet.group(1) == size
     sheet = sheet.group(0)
     assert "Bakkerij Noord" in sheet
-    # The sentence in the shop's language (nl), whatever the owner's: € 1,00.
+    # The sentence in the shop's language (nl), whatever the owner's: € 1.
     with translation.override("nl"):
         sentence = selectors.program_sentence(rules=program, currency="EUR")
-    assert "€\u00a01,00" in sentence
+    assert "€\u00a01 " in sentence
     assert f'<p class="sheet-sentence">{escape(sentence)}</p>' in sheet
     assert 'fill="#1e40af"' in sheet  # the shop's colour
     assert "trouw.example/s/bakkerij-noord" in sheet
