@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -267,6 +268,11 @@ class WholeNumberField(forms.IntegerField):
         return {}  # no min/max attributes: the browser must not overrule our messages
 
 
+def _amount_example(amount: str) -> str:
+    """An example amount for a message, as the language writes it (3,00 in Dutch)."""
+    return formats.number_format(Decimal(amount), decimal_pos=2)
+
+
 class ProgramRulesForm(forms.Form):
     """The earn rules as an owner thinks of them: first the kind of program (a preset: points
     for every euro, a stamp card, or bigger baskets with a step table), then only that kind's
@@ -371,7 +377,7 @@ class ProgramRulesForm(forms.Form):
                                 "invalid_choice": _("Choose one of the three kinds of program.")}),
         }
         if stamps:
-            example = "30.00" if currency == "SEK" else "3.00"
+            example = _amount_example("30.00" if currency == "SEK" else "3.00")
             fields["stamp_minimum"] = MoneyField(
                 label=_("Smallest purchase for a stamp"),
                 help_text=_("Every purchase of at least this amount earns one stamp, however "
@@ -448,7 +454,7 @@ class ProgramRulesForm(forms.Form):
                 error_messages={
                     "invalid": _("Enter an amount, such as 5.00, or 0 to count every "
                                  "purchase."),
-                    "decimals": decimals % {"example": "5.00"},
+                    "decimals": decimals % {"example": _amount_example("5.00")},
                     "negative": _("The smallest purchase can't be below %(zero)s: enter 0 to "
                                   "count every purchase.") % {"zero": zero},
                     "too_large": too_large})
@@ -512,7 +518,7 @@ class ProgramRulesForm(forms.Form):
             f"step_amount_{row}": MoneyField(
                 label=_("From a purchase of (step %(n)s)") % {"n": row}, required=False,
                 error_messages={"invalid": _("Enter an amount, such as 20.00."),
-                                "decimals": decimals % {"example": "20.00"},
+                                "decimals": decimals % {"example": _amount_example("20.00")},
                                 "negative": not_above_zero, "zero": not_above_zero,
                                 "too_large": too_large}),
             f"step_points_{row}": WholeNumberField(

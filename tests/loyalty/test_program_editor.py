@@ -463,3 +463,12 @@ def test_a_draft_saves_nothing(shop):
     assert not ProgramRules.objects.filter(shop=shop).exists()
     shop.refresh_from_db()
     assert shop.current_rules_id is None
+
+
+def test_an_example_amount_is_written_as_the_language_writes_it(owner_client, shop):
+    owner_client.cookies["django_language"] = "nl"
+    response = owner_client.post(program_url(shop), stamps_post(stamp_minimum="3.005"))
+    assert response.status_code == 400
+    content = text(response)
+    assert "3,00" in content.split('id="id_stamp_minimum"')[1][:2000]
+    assert "such as 3.00" not in content
