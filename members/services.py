@@ -200,6 +200,10 @@ def member_join_public(
             shop=shop, name=name, phone=phone, birthday=birthday,
             marketing_consent=marketing_consent, language=language,
         ), None
+    # The card's details are checked before a login is made, so that bad ones (a name too
+    # long for the login too) are refused with our message and nothing is written.
+    _clean_member_details(name=name, email=email, phone=phone, birthday=birthday,
+                          language=language or shop.language, country=shop.country)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": [_(
             "You already have a Trouw login with this address. Sign in first, then join."

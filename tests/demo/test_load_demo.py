@@ -187,7 +187,7 @@ def test_the_swedish_cafe_has_a_stamp_card_with_full_and_half_full_cards(demo):
         return selectors.membership_points_summary(membership=membership)["stamps"]
 
     astrid = stamps("Astrid Lindqvist")
-    assert (astrid["full_cards"], astrid["filled"]) == (1, 0)
+    assert (astrid["full_cards"], astrid["filled"]) == (1, 10)  # a full card shows full
     assert Membership.objects.get(shop=shop, name="Astrid Lindqvist").user.email == (
         kafe.MEMBER_EMAIL)
     assert stamps("Erik Johansson")["filled"] == 5
