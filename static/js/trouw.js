@@ -9,14 +9,16 @@
     if (select && select.form) select.form.submit();
   });
 
-  // The element marked data-autofocus gets focus on load and after an htmx swap
-  // (the counter's search box: ready for the next customer or scan).
+  // The element marked data-autofocus gets focus on load and after an htmx swap has settled
+  // (the counter's search box: ready for the next customer or scan). Not on afterSwap: htmx
+  // wires up the new content's hx-post only when it settles (20 ms later), and an Enter in
+  // between would submit the form without htmx, as a full page.
   function focusMarked(root) {
     var el = (root || document).querySelector("[data-autofocus]");
     if (el) { el.focus(); if (el.select) el.select(); }
   }
   document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "panel") focusMarked(document);
   });
 
