@@ -25,7 +25,7 @@ from .points import (
     STAMPS_PER_CARD_MAX,
     STAMPS_PER_CARD_MIN,
 )
-from .services import _MONEY_TEXT, MAX_AMOUNT  # the engine's own reading of amounts
+from .services.common import _MONEY_TEXT, MAX_AMOUNT  # the engine's own reading of amounts
 from .templatetags.program_rules import money_short
 from .templatetags.trouw import money
 from .templatetags.trouw import points as points_format

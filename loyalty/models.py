@@ -1,7 +1,7 @@
 """Core models: people who sign in, shops, their staff, and memberships
 (a customer's card at a shop).
 
-Managers and querysets only construct and look up; every rule lives in ``loyalty/services.py``.
+Managers and querysets only construct and look up; every rule lives in ``loyalty/services/``.
 """
 
 from __future__ import annotations

@@ -113,8 +113,9 @@ class TestLedgerConstraints:
         member = earned["member"]
         entries = LedgerEntry.objects.count()
         with pytest.raises(IntegrityError), transaction.atomic():
-            services._entry_write(membership=Membership.objects.get(pk=member.pk), points=-201,
-                                  kind=EntryKind.REDEMPTION, now=timezone.now())
+            services.ledger._entry_write(
+                membership=Membership.objects.get(pk=member.pk), points=-201,
+                kind=EntryKind.REDEMPTION, now=timezone.now())
         assert LedgerEntry.objects.count() == entries
         member.refresh_from_db()
         assert member.points_balance == 200

@@ -1,6 +1,7 @@
 """On PostgreSQL a purchase that earns points is written in one statement (purchase, earn entry,
-lot, balance: services._purchase_earn_write). It must write exactly what the step-by-step path
-writes — the path SQLite takes, and PostgreSQL too when a purchase earns nothing."""
+lot, balance: services.purchases._purchase_earn_write). It must write exactly what the
+step-by-step path writes — the path SQLite takes, and PostgreSQL too when a purchase earns
+nothing."""
 
 from __future__ import annotations
 

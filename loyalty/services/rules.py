@@ -1,0 +1,198 @@
+"""A shop's program rules (points per euro, steps, stamp cards): drafts for the live preview and
+new versions. Rules are versioned: a purchase keeps the version it earned under."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import (
+    ProgramKind,
+    ProgramRules,
+    Shop,
+    User,
+)
+from ..points import (
+    MAX_PENDING_DAYS,
+    MAX_POINTS_PER_PURCHASE,
+    MAX_RULE_NUMBER,
+    STAMP_REWARD_MAX_LENGTH,
+    STAMPS_PER_CARD_MAX,
+    STAMPS_PER_CARD_MIN,
+)
+from ..selectors import api_keys_forget
+from .common import money_display, money_parse, points_display
+
+
+def program_rules_current(*, shop: Shop) -> ProgramRules:
+    """The shop's rules in force; a shop without any gets version 1 with the defaults.
+
+    Read from ``shop.current_rules``: loaded with the shop (an API key or a staff role selects
+    it in the same query), so the hot path does not ask for it again."""
+    if shop.current_rules_id is not None:
+        return shop.current_rules
+    with transaction.atomic():
+        # Lock the shop so that two first purchases cannot both create version 1.
+        locked = (Shop.objects.select_for_update(of=("self",)).select_related("current_rules")
+                  .get(pk=shop.pk))
+        rules = locked.current_rules
+        if rules is None:
+            rules = ProgramRules.objects.create(shop=shop, version=1)
+            Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+            api_keys_forget()
+    shop.current_rules = rules
+    return rules
+
+
+def _steps_clean(steps) -> list[dict]:
+    cleaned = []
+    for index, step in enumerate(steps or [], start=1):
+        try:
+            min_amount = money_parse(step.get("min_amount"), field="steps")
+            points = int(step.get("points"))
+        except (ValidationError, TypeError, ValueError, AttributeError):
+            raise ValidationError({"steps": [_(
+                "Step %(n)s: enter an amount above zero and a whole number of points."
+            ) % {"n": index}]}) from None
+        if points <= 0:
+            raise ValidationError({"steps": [_("Step %(n)s: points must be more than zero.") % {
+                "n": index}]})
+        if points > MAX_POINTS_PER_PURCHASE:
+            raise ValidationError({"steps": [_("Step %(n)s: at most %(max)s points.") % {
+                "n": index, "max": points_display(MAX_POINTS_PER_PURCHASE)}]})
+        cleaned.append({"min_amount": str(min_amount), "points": points})
+    amounts = [step["min_amount"] for step in cleaned]
+    if len(set(amounts)) != len(amounts):
+        raise ValidationError({"steps": [_("Two steps start at the same amount.")]})
+    cleaned.sort(key=lambda s: Decimal(s["min_amount"]))
+    # A bigger purchase must never earn less: each step gives more than the one below it.
+    for lower, higher in zip(cleaned, cleaned[1:], strict=False):
+        if higher["points"] <= lower["points"]:
+            raise ValidationError({"steps": [_(
+                "A higher step must give more points: from %(amount)s it gives %(points)s, "
+                "no more than the step below."
+            ) % {"amount": money_display(Decimal(higher["min_amount"])),
+                 "points": higher["points"]}]})
+    return cleaned
+
+
+RULE_FIELDS = ("program", "stamps_per_card", "stamp_reward", "points_per_unit", "steps",
+               "steps_replace_rate", "minimum_amount", "cap_per_purchase",
+               "points_per_currency_value", "signup_bonus", "pending_days")
+
+
+def _rule_names_check(fields: dict) -> None:
+    unknown = set(fields) - {*RULE_FIELDS, "stamp_minimum"}
+    if unknown:
+        raise ValidationError(_("Unknown rule settings: %(fields)s") % {
+            "fields": ", ".join(sorted(unknown))})
+
+
+def _program_rules_values(*, current: ProgramRules, fields: dict) -> dict:
+    """``fields`` over the rules in force, checked and in the stored shape; refuses bad input.
+
+    A stamp card is stored as a one-step table (``stamp_minimum`` → one stamp, no rate, the step
+    replacing the rate), so the engine counts stamps as points; a points program has no card."""
+    _rule_names_check(fields)
+    values = {name: getattr(current, name) for name in RULE_FIELDS}
+    values.update({name: value for name, value in fields.items() if name != "stamp_minimum"})
+    if values["program"] not in ProgramKind.values:
+        raise ValidationError({"program": [_("Choose points or a stamp card.")]})
+    stamps = values["program"] == ProgramKind.STAMPS
+    if stamps:
+        if fields.get("points_per_unit"):
+            raise ValidationError({"points_per_unit": [_(
+                "A stamp card gives one stamp per purchase, not points for every amount: "
+                "choose a points program for that.")]})
+        if "stamp_minimum" in fields:
+            values["steps"] = [{"min_amount": fields["stamp_minimum"], "points": 1}]
+        elif not current.is_stamp_card and "steps" not in fields:
+            raise ValidationError({"stamp_minimum": [_(
+                "Enter the smallest purchase that earns a stamp.")]})
+        values.update(points_per_unit=0, steps_replace_rate=True, cap_per_purchase=None,
+                      minimum_amount=Decimal("0.00"))
+    else:
+        values.update(stamps_per_card=None, stamp_reward="")
+    values["steps"] = _steps_clean(values["steps"])
+    values["minimum_amount"] = money_parse(values["minimum_amount"], field="minimum_amount",
+                                           allow_zero=True)
+    errors = {}
+    for name in ("points_per_unit", "points_per_currency_value", "signup_bonus", "pending_days"):
+        value = values[name]
+        if not isinstance(value, int) or value < 0 or value > MAX_RULE_NUMBER:
+            errors[name] = [_("Enter a whole number from 0 to %(max)s.") % {
+                "max": points_display(MAX_RULE_NUMBER)}]
+    if values["points_per_currency_value"] == 0:
+        errors["points_per_currency_value"] = [_("Enter a number above zero.")]
+    if values["pending_days"] is not None and isinstance(values["pending_days"], int) and (
+        values["pending_days"] > MAX_PENDING_DAYS
+    ):
+        errors["pending_days"] = [_("At most %(days)s days.") % {"days": MAX_PENDING_DAYS}]
+    cap = values["cap_per_purchase"]
+    if cap is not None and (not isinstance(cap, int) or cap <= 0):
+        errors["cap_per_purchase"] = [_("Enter a number above zero, or leave it empty.")]
+    elif cap is not None and cap > MAX_POINTS_PER_PURCHASE:
+        errors["cap_per_purchase"] = [_("At most %(max)s points.") % {
+            "max": points_display(MAX_POINTS_PER_PURCHASE)}]
+    if stamps:
+        errors.update(_stamp_card_errors(values))
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _stamp_card_errors(values: dict) -> dict:
+    errors = {}
+    if len(values["steps"]) != 1 or values["steps"][0]["points"] != 1:
+        errors["steps"] = [_("A stamp card has one stamp per purchase: give only the smallest "
+                             "purchase that earns it.")]
+    size = values["stamps_per_card"]
+    if not isinstance(size, int) or not STAMPS_PER_CARD_MIN <= size <= STAMPS_PER_CARD_MAX:
+        errors["stamps_per_card"] = [_("A full card has %(min)s to %(max)s stamps.") % {
+            "min": STAMPS_PER_CARD_MIN, "max": STAMPS_PER_CARD_MAX}]
+    elif isinstance(values["signup_bonus"], int) and values["signup_bonus"] >= size:
+        errors["signup_bonus"] = [_("A new card can start with at most %(max)s stamps, one "
+                                    "less than a full card.") % {"max": size - 1}]
+    reward = str(values["stamp_reward"] or "").strip()
+    if not reward:
+        errors["stamp_reward"] = [_("Say what a full card gives, such as “a free coffee”.")]
+    elif len(reward) > STAMP_REWARD_MAX_LENGTH:
+        errors["stamp_reward"] = [_("Keep it to %(max)s characters or fewer.") % {
+            "max": STAMP_REWARD_MAX_LENGTH}]
+    values["stamp_reward"] = reward
+    return errors
+
+
+def program_rules_draft(*, shop: Shop, **fields) -> ProgramRules:
+    """The rules that ``fields`` would make, checked like program_rules_update but not saved:
+    the rules editor's preview shows exactly what saving would store."""
+    current = shop.current_rules or ProgramRules(shop=shop, version=0)  # as in force
+    values = _program_rules_values(current=current, fields=fields)
+    return ProgramRules(shop=shop, version=current.version, **values)
+
+
+def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRules:
+    """Save new rules as the next version. Points already earned keep the version they used.
+
+    ``program="stamps"`` with ``stamp_minimum``, ``stamps_per_card`` and ``stamp_reward`` makes a
+    stamp card; ``program="points"`` a points program (rate, steps, cap, minimum)."""
+    _rule_names_check(fields)
+    shop.refresh_from_db(fields=["current_rules"])  # compare with what is in force now
+    current = program_rules_current(shop=shop)
+    values = _program_rules_values(current=current, fields=fields)
+    if all(getattr(current, name) == values[name] for name in RULE_FIELDS) and current.pk:
+        return current
+    with transaction.atomic():
+        # Lock the shop row so two editors cannot both create version n+1.
+        Shop.objects.select_for_update().filter(pk=shop.pk).first()
+        latest = ProgramRules.objects.filter(shop=shop).order_by("-version").first()
+        rules = ProgramRules.objects.create(
+            shop=shop, version=(latest.version + 1) if latest else 1, created_by=by, **values
+        )
+        Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+        api_keys_forget()  # a key's row holds the rules in force
+    shop.current_rules = rules
+    return rules
