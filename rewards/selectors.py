@@ -54,6 +54,16 @@ def rewards_for_member(*, shop: Shop, spendable: int, now=None) -> list[dict]:
     return rows
 
 
+def rewards_beside_stamp_card(*, rows: list[dict], stamps: dict | None) -> list[dict]:
+    """The counter's rewards beside a stamp card: without those that cost exactly one full
+    card. The core's member panel shows the card ("7 of 10 stamps") and hands a full one out;
+    a catalogue row for the same card would say it twice, with a second button that does the
+    same. Rewards of other sizes (a cookie for 5 stamps) stay."""
+    if not stamps:
+        return rows
+    return [row for row in rows if row["reward"].points_cost != stamps["total"]]
+
+
 def vouchers_for_member(*, membership: Membership) -> QuerySet[Voucher]:
     return Voucher.objects.filter(membership=membership).select_related("reward").order_by(
         "-created_at")

@@ -93,11 +93,11 @@ def _member(request, card_number):
 
 def _panel_context(request, membership, **extra) -> dict:
     summary = loyalty_selectors.membership_points_summary(membership=membership)
+    rows = selectors.rewards_for_member(shop=request.shop, spendable=summary["spendable"])
     return {
         "member": membership,
         "summary": summary,
-        "rewards": selectors.rewards_for_member(shop=request.shop,
-                                                spendable=summary["spendable"]),
+        "rewards": selectors.rewards_beside_stamp_card(rows=rows, stamps=summary.get("stamps")),
         "open_vouchers": selectors.vouchers_for_member(membership=membership).filter(
             status="open"),
         "settings": services.reward_settings_for(shop=request.shop),

@@ -31,13 +31,42 @@ def regular(cafe):
     return member
 
 
+def counter_panel(shop, member) -> str:
+    staff = StaffMemberFactory(shop=shop, role="staff").user
+    return text(signed_in(staff).get(
+        f"/counter/{shop.slug}/members/{member.card_number}/rewards/"))
+
+
 def test_the_counter_panel_counts_stamps(cafe, regular):
-    staff = StaffMemberFactory(shop=cafe, role="staff").user
-    content = text(signed_in(staff).get(
-        f"/counter/{cafe.slug}/members/{regular.card_number}/rewards/"))
-    assert "10 stamps" in content
-    assert "3 more stamps needed" in content
+    Reward.objects.create(shop=cafe, kind=RewardKind.FREE_PRODUCT, name="A mug",
+                          product_name="Mug", points_cost=20)
+    content = counter_panel(cafe, regular)
+    assert "20 stamps" in content
+    assert "13 more stamps needed" in content
     assert "point" not in content
+
+
+def test_the_counter_panel_leaves_out_the_full_card_the_core_hands_out(cafe, regular):
+    """The member panel above shows "7 of 10 stamps" and, on a full card, "Hand out": the
+    catalogue's reward for one full card would say it again with a second button."""
+    Reward.objects.create(shop=cafe, kind=RewardKind.FREE_PRODUCT, name="A cookie",
+                          product_name="Cookie", points_cost=5)
+    content = counter_panel(cafe, regular)
+    assert "A cookie" in content and "Redeem now" in content
+    assert "Free coffee" not in content
+
+
+def test_a_stamp_shop_with_only_the_full_card_shows_no_rewards_panel(cafe, regular):
+    content = counter_panel(cafe, regular)
+    assert '<section id="member-rewards" hidden></section>' in content
+    assert "Free coffee" not in content
+    assert "No rewards on offer" not in content
+
+
+def test_a_points_shop_keeps_a_reward_of_any_cost(shop, member):
+    Reward.objects.create(shop=shop, kind=RewardKind.FREE_PRODUCT, name="Free coffee",
+                          product_name="Coffee", points_cost=10)
+    assert "Free coffee" in counter_panel(shop, member)
 
 
 def test_the_portal_rewards_page_counts_stamps(cafe, regular):
