@@ -3,7 +3,7 @@ purchase, and for one that earns, its ``earn`` entry and the entry's lot. The ca
 are set from the ledger afterwards (``balances_from_ledger``), so ``reconcile_ledger`` passes.
 
 Used by seed_demo (a large shop fast) and load_demo (a year of a shop's purchases). Purchase
-effects of other apps (``TROUW_PURCHASE_EFFECTS``) do not run for these purchases."""
+effects of other apps (``TROUW_EFFECTS["purchase"]``) do not run for these purchases."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import ExtractDay, ExtractMonth, Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -292,6 +293,9 @@ class Membership(models.Model):
     email = models.EmailField(_("e-mail address"), blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
+    # When the birthday was last set or changed: one set shortly before it falls counts from
+    # the next year (settings.TROUW_BIRTHDAY_NOTICE_DAYS).
+    birthday_set_at = models.DateTimeField(_("birthday set at"), null=True, blank=True)
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.EN
     )
@@ -303,6 +307,8 @@ class Membership(models.Model):
         default=MembershipSource.PUBLIC_PAGE,
     )
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    # The last purchase on the card: the clock of expiry after a time without purchases.
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -337,6 +343,11 @@ class Membership(models.Model):
             # (ignored on SQLite).
             models.Index(fields=["shop", "phone"], opclasses=["int8_ops", "varchar_pattern_ops"],
                          name="membership_phone_prefix_idx"),
+            # The day's birthdays of a shop: birthday__month and birthday__day, as the
+            # birthday job asks for them.
+            models.Index(models.F("shop"), ExtractMonth("birthday"), ExtractDay("birthday"),
+                         condition=models.Q(birthday__isnull=False),
+                         name="membership_birthday_idx"),
         ]
 
     def __str__(self) -> str:
@@ -365,6 +376,24 @@ class ProgramKind(models.TextChoices):
 
     POINTS = "points", _("Points")
     STAMPS = "stamps", _("Stamp card")
+
+
+class BirthdayWindow(models.TextChoices):
+    """When a member's birthday gift arrives (from 06:00 in the shop's time zone)."""
+
+    DAY = "day", _("On the birthday")
+    DAYS_BEFORE = "before", _("Some days before the birthday")
+    WEEK = "week", _("At the start of the birthday week")
+    MONTH = "month", _("At the start of the birthday month")
+
+
+class ExpiryPolicy(models.TextChoices):
+    """When points expire. A policy holds for points earned while it is in force: each lot
+    keeps the terms it was earned under."""
+
+    NEVER = "never", _("Never")
+    AFTER_EARNING = "earned", _("Some months after they were earned")
+    INACTIVITY = "inactive", _("After some months without a purchase")
 
 
 class ProgramRules(models.Model):
@@ -404,6 +433,18 @@ class ProgramRules(models.Model):
         help_text=_("Points become spendable this many days after the purchase (your return "
                     "window). 0: at once."),
     )
+    birthday_points = models.PositiveIntegerField(_("birthday points"), default=0)
+    birthday_window = models.CharField(
+        _("birthday gift arrives"), max_length=10, choices=BirthdayWindow.choices,
+        default=BirthdayWindow.DAY,
+    )
+    birthday_days_before = models.PositiveSmallIntegerField(
+        _("days before the birthday"), default=0)
+    expiry_policy = models.CharField(
+        _("points expire"), max_length=10, choices=ExpiryPolicy.choices,
+        default=ExpiryPolicy.NEVER,
+    )
+    expiry_months = models.PositiveSmallIntegerField(_("months"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -425,6 +466,16 @@ class ProgramRules(models.Model):
                 condition=models.Q(program=ProgramKind.POINTS)
                 | models.Q(stamps_per_card__gte=2, stamps_per_card__lte=50),
                 name="rules_stamp_card_size",
+            ),
+            models.CheckConstraint(condition=models.Q(birthday_window__in=BirthdayWindow.values),
+                                   name="rules_birthday_window_known"),
+            models.CheckConstraint(condition=models.Q(birthday_days_before__lte=31),
+                                   name="rules_birthday_days_before_range"),
+            models.CheckConstraint(
+                condition=models.Q(expiry_policy=ExpiryPolicy.NEVER)
+                | models.Q(expiry_policy__in=ExpiryPolicy.values, expiry_months__gte=1,
+                           expiry_months__lte=120),
+                name="rules_expiry_policy_months",
             ),
         ]
 
@@ -598,6 +649,7 @@ class EntryKind(models.TextChoices):
     REVERSAL = "reversal", _("Reversal")
     EXPIRY = "expiry", _("Expiry")
     BONUS = "bonus", _("Bonus")
+    BIRTHDAY = "birthday", _("Birthday gift")
 
 
 class LedgerEntry(models.Model):
@@ -667,7 +719,10 @@ class PointLot(models.Model):
     points = models.PositiveIntegerField()
     remaining = models.PositiveIntegerField()
     available_at = models.DateTimeField()
+    # The expiry terms the points were earned under (never retroactive): a date (points expire
+    # N months after they were earned), or a number of months without a purchase on the card.
     expires_at = models.DateTimeField(null=True, blank=True)
+    inactivity_months = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["available_at", "pk"]
@@ -703,3 +758,112 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.key}"
+
+
+# --- Birthdays ---------------------------------------------------------------------------------
+
+
+class BirthdayGift(models.Model):
+    """A member's birthday gift of one year. The unique (membership, year) makes a second gift
+    in the same year impossible, whatever runs twice; ``entry`` is its points, ``extras`` what
+    other apps gave with it (a voucher: ``{"kind": "voucher", "name": …, "code": …}``)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT,
+                                   related_name="birthday_gifts")
+    year = models.PositiveSmallIntegerField(_("year"))
+    birthday = models.DateField(_("birthday that year"))
+    points = models.PositiveIntegerField(_("points"), default=0)
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+")
+    extras = models.JSONField(default=list, blank=True)
+    given_at = models.DateTimeField(_("given at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("birthday gift")
+        verbose_name_plural = _("birthday gifts")
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "year"],
+                                    name="birthday_gift_once_a_year"),
+        ]
+        indexes = [models.Index(fields=["shop", "-given_at"], name="birthday_gift_shop_idx")]
+
+    def __str__(self) -> str:
+        return f"birthday gift {self.year} of {self.membership_id}"
+
+
+# --- Consent and the outbox --------------------------------------------------------------------
+
+
+class ConsentSource(models.TextChoices):
+    ENROLMENT = "enrol", _("On joining")
+    PORTAL = "portal", _("In the member portal")
+    UNSUBSCRIBE = "unsub", _("Unsubscribe link in an e-mail")
+    COUNTER = "counter", _("At the counter")
+    OWNER = "owner", _("By the shop")
+
+
+class ConsentChange(models.Model):
+    """A change of a member's marketing consent, with its time and how it was made."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE,
+                                   related_name="consent_changes")
+    marketing = models.BooleanField(_("marketing consent"))
+    source = models.CharField(_("how"), max_length=10, choices=ConsentSource.choices)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"consent {self.marketing} of {self.membership_id} ({self.source})"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent")
+
+
+class OutboxMessage(models.Model):
+    """Something that must happen after a commit (an e-mail), written in the transaction that
+    decided it and sent by Celery. ``key`` names the occasion ("birthday:<card>:2026"): one
+    message per key, ever."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="messages")
+    kind = models.CharField(_("kind"), max_length=30)
+    key = models.CharField(max_length=200)
+    to = models.EmailField(_("to"))
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=OutboxStatus.choices,
+                              default=OutboxStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], name="outbox_key_unique"),
+            models.CheckConstraint(condition=models.Q(status__in=OutboxStatus.values),
+                                   name="outbox_status_known"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            models.Index(fields=["membership", "-created_at"], name="outbox_member_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"

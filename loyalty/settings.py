@@ -337,9 +337,26 @@ TROUW_API_KEY_CACHE_SECONDS = int(os.environ.get("TROUW_API_KEY_CACHE_SECONDS", 
 # How long the answer to an API write with an Idempotency-Key is kept for replays (a daily task
 # deletes older ones).
 TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", "30"))
-# What a recorded purchase does beyond the points engine, in order, inside its transaction.
-# Each entry is the dotted path of a function ``effect(*, purchase) -> None``.
-TROUW_PURCHASE_EFFECTS: list[str] = []
+# What each of the core's moments does beyond the core, in order, inside the moment's own
+# transaction (loyalty/moments.py): one place that shows everything a moment does. Each entry
+# is the dotted path of a function; its keyword arguments are the moment's:
+#   purchase  effect(*, purchase)       a purchase is recorded (after its points)
+#   refund    effect(*, refund)         a purchase is refunded or undone (after its points)
+#   enrolment effect(*, membership)     a customer gets a card (after the sign-up bonus)
+#   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
+TROUW_EFFECTS: dict[str, list[str]] = {
+    "purchase": [],
+    "refund": [],
+    "enrolment": [],
+    "birthday": [],
+}
+# The e-mails the outbox sends, by kind: who renders one (a function of the app the kind
+# belongs to, ``render(message) -> loyalty.emails.Email | None``; None: nothing to send any
+# more) and whether it is marketing (sent only with the member's consent, with a one-click
+# unsubscribe).
+TROUW_EMAIL_KINDS: dict[str, dict] = {
+    "staff_invitation": {"render": "loyalty.emails.staff_invitation", "marketing": False},
+}
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.

@@ -7,14 +7,12 @@ import datetime as dt
 import functools
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from .. import sql
+from .. import moments, sql
 from ..models import (
     ApiKey,
     EntryKind,
@@ -195,8 +193,8 @@ def purchase_record(
 
 
 def purchase_effects():
-    """The functions named in settings.TROUW_PURCHASE_EFFECTS, in order."""
-    return [import_string(path) for path in settings.TROUW_PURCHASE_EFFECTS]
+    """The functions named for the purchase moment in settings.TROUW_EFFECTS, in order."""
+    return moments.effects("purchase")
 
 
 def purchase_refund(

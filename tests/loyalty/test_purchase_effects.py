@@ -1,5 +1,5 @@
-"""TROUW_PURCHASE_EFFECTS: what a purchase does in other apps runs in order, inside the purchase's
-transaction — a failing effect undoes the whole purchase."""
+"""TROUW_EFFECTS["purchase"]: what a purchase does in other apps runs in order, inside the
+purchase's transaction — a failing effect undoes the whole purchase."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def _clear_calls():
 
 @pytest.mark.django_db
 def test_effects_run_in_the_order_of_the_setting_after_the_points(settings):
-    settings.TROUW_PURCHASE_EFFECTS = [
+    settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS, "purchase": [
         "tests.loyalty.test_purchase_effects.first_effect",
         "tests.loyalty.test_purchase_effects.second_effect",
-    ]
+    ]}
     member = MembershipFactory()
     purchase = purchase_record(shop=member.shop, amount="12.00", membership_id=member.pk)
     assert [("first", purchase.pk, True), ("second", purchase.pk, True)] == CALLS
@@ -44,10 +44,10 @@ def test_effects_run_in_the_order_of_the_setting_after_the_points(settings):
 
 @pytest.mark.django_db
 def test_a_failing_effect_undoes_the_purchase_and_its_points(settings):
-    settings.TROUW_PURCHASE_EFFECTS = [
+    settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS, "purchase": [
         "tests.loyalty.test_purchase_effects.first_effect",
         "tests.loyalty.test_purchase_effects.failing_effect",
-    ]
+    ]}
     member = MembershipFactory()
     with pytest.raises(ValidationError):
         purchase_record(shop=member.shop, amount="12.00", membership_id=member.pk)
