@@ -9,12 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import (
-    ProgramKind,
-    ProgramRules,
-    Shop,
-    User,
-)
+from ..models import BirthdayWindow, ExpiryPolicy, ProgramKind, ProgramRules, Shop, User
 from ..points import (
     MAX_PENDING_DAYS,
     MAX_POINTS_PER_PURCHASE,
@@ -81,7 +76,11 @@ def _steps_clean(steps) -> list[dict]:
 
 RULE_FIELDS = ("program", "stamps_per_card", "stamp_reward", "points_per_unit", "steps",
                "steps_replace_rate", "minimum_amount", "cap_per_purchase",
-               "points_per_currency_value", "signup_bonus", "pending_days")
+               "points_per_currency_value", "signup_bonus", "pending_days",
+               "birthday_points", "birthday_window", "birthday_days_before",
+               "expiry_policy", "expiry_months")
+BIRTHDAY_DAYS_BEFORE_MAX = 31
+EXPIRY_MONTHS_MAX = 120
 
 
 def _rule_names_check(fields: dict) -> None:
@@ -139,9 +138,46 @@ def _program_rules_values(*, current: ProgramRules, fields: dict) -> dict:
             "max": points_display(MAX_POINTS_PER_PURCHASE)}]
     if stamps:
         errors.update(_stamp_card_errors(values))
+    errors.update(_birthday_errors(values))
+    errors.update(_expiry_errors(values))
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _birthday_errors(values: dict) -> dict:
+    """The birthday gift: points (0: none from the program), and when it arrives."""
+    errors = {}
+    points = values["birthday_points"]
+    if not isinstance(points, int) or points < 0 or points > MAX_POINTS_PER_PURCHASE:
+        errors["birthday_points"] = [_("Enter a whole number from 0 to %(max)s.") % {
+            "max": points_display(MAX_POINTS_PER_PURCHASE)}]
+    if values["birthday_window"] not in BirthdayWindow.values:
+        errors["birthday_window"] = [_("Choose when the birthday gift arrives.")]
+    days = values["birthday_days_before"]
+    if values["birthday_window"] == BirthdayWindow.DAYS_BEFORE:
+        if not isinstance(days, int) or not 1 <= days <= BIRTHDAY_DAYS_BEFORE_MAX:
+            errors["birthday_days_before"] = [_("Enter 1 to %(max)s days.") % {
+                "max": BIRTHDAY_DAYS_BEFORE_MAX}]
+    else:
+        values["birthday_days_before"] = 0
+    return errors
+
+
+def _expiry_errors(values: dict) -> dict:
+    """When points expire: never, or after a number of months (from earning, or without a
+    purchase)."""
+    errors = {}
+    if values["expiry_policy"] not in ExpiryPolicy.values:
+        errors["expiry_policy"] = [_("Choose when points expire.")]
+    elif values["expiry_policy"] == ExpiryPolicy.NEVER:
+        values["expiry_months"] = None
+    else:
+        months = values["expiry_months"]
+        if not isinstance(months, int) or not 1 <= months <= EXPIRY_MONTHS_MAX:
+            errors["expiry_months"] = [_("Enter 1 to %(max)s months.") % {
+                "max": EXPIRY_MONTHS_MAX}]
+    return errors
 
 
 def _stamp_card_errors(values: dict) -> dict:
