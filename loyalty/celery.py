@@ -20,9 +20,20 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.idempotent_requests_prune",
         "schedule": crontab(hour=3, minute=35),
     },
+    # The outbox's safety net: messages written while the broker was away, tasks lost,
+    # retries come due, sends a killed worker left half-way (loyalty/services/outbox.py).
+    "outbox-sweep": {
+        "task": "loyalty.tasks.outbox_sweep",
+        "schedule": 60.0,
+    },
     # Named by string: the core does not import the rewards app.
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire",
         "schedule": crontab(minute=15),
+    },
+    # Voucher expiry reminders (hourly; each shop's local hour decides, in code).
+    "remind-expiring-vouchers": {
+        "task": "rewards.tasks.voucher_reminders_write",
+        "schedule": crontab(minute=25),
     },
 }

@@ -381,3 +381,54 @@ def program_sentence(*, rules: ProgramRules, currency: str) -> str:
                     "%(rate)s points for every %(unit)s you spend; 100 points are worth "
                     "%(value)s.", rules.points_per_unit) % {
         "rate": points(rules.points_per_unit), "unit": money(1, currency), **value}
+
+
+# --- E-mails to a member (the outbox) ----------------------------------------------------------
+
+MEMBER_EMAILS_SHOWN = 20
+
+
+def email_kind_label(kind: str) -> str:
+    """An e-mail kind in the owner's words (its ``label`` in settings.TROUW_EMAIL_KINDS)."""
+    label = settings.TROUW_EMAIL_KINDS.get(kind, {}).get("label")
+    return str(label) if label else kind.replace("_", " ").capitalize()
+
+
+def email_failure_reason(last_error: str) -> str:
+    """Why an e-mail was not sent, in the owner's words, from the reason code the outbox puts
+    first in ``last_error`` (loyalty/services/outbox.py)."""
+    from .services import outbox
+
+    code = last_error.split(":", 1)[0].strip()
+    return {
+        outbox.REASON_REFUSED: _("The address does not accept e-mail. Check it with the member."),
+        outbox.REASON_ATTEMPTS: _("The mail server could not be reached after many tries."),
+        outbox.REASON_RETRYING: _("The first try did not work; it is tried again."),
+        outbox.REASON_LOST: _("Sending was interrupted; it may not have arrived. It is not sent "
+                              "again, so that it never arrives twice."),
+        outbox.REASON_NO_CONSENT: _("The member no longer wants news and offers."),
+        outbox.REASON_NOTHING: _("Nothing to send any more (e.g. the voucher was used)."),
+    }.get(code, "")
+
+
+def membership_emails(*, shop: Shop, membership: Membership,
+                      limit: int = MEMBER_EMAILS_SHOWN) -> list[dict]:
+    """The e-mails written for a member, newest first: kind, time (sent, or written), status
+    in words (sent, waiting, failed, not sent) and the reason of a failed or skipped one."""
+    from .models import OutboxMessage, OutboxStatus
+
+    words = {OutboxStatus.SENT: _("Sent"), OutboxStatus.PENDING: _("Waiting"),
+             OutboxStatus.SENDING: _("Waiting"), OutboxStatus.FAILED: _("Failed"),
+             OutboxStatus.SKIPPED: _("Not sent")}
+    rows = (OutboxMessage.objects.filter(shop=shop, membership=membership)
+            .order_by("-created_at", "-pk")
+            .only("kind", "to", "status", "sent_at", "created_at", "last_error")[:limit])
+    return [{
+        "kind": email_kind_label(row.kind),
+        "to": row.to,
+        "at": row.sent_at or row.created_at,
+        "status": row.status,
+        "status_words": words.get(row.status, row.status),
+        "reason": (email_failure_reason(row.last_error)
+                   if row.status != OutboxStatus.SENT else ""),
+    } for row in rows]

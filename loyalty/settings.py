@@ -36,6 +36,15 @@ def _env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _env_int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ImproperlyConfigured(f"{name} must be a whole number {low}–{high}, got {raw!r}")
+    return int(raw)
+
+
 DJANGO_ENV = os.environ.get("DJANGO_ENV", "development").strip().lower()
 if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(
@@ -181,7 +190,16 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # A task not acknowledged within the visibility timeout is handed to another worker
+    # (acks_late): it must be longer than any task's hard time limit, and no task is given an
+    # ETA (countdown) longer than it. A dead Redis fails at once (no retries, 1 s to connect),
+    # so recording a purchase never waits for it: the outbox row is written, the sweep sends it.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": 3600,
+        "max_retries": 0,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Embedded broker: messages are files under var/celery, so `make run` needs no Redis.
@@ -197,6 +215,18 @@ else:
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A worker killed half-way (SIGKILL, out of memory) gives its task back to the queue instead
+# of acknowledging it: the tasks are idempotent, so running one again is safe.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Time limits: the soft one raises inside the task, the hard one kills its process; both well
+# under the broker's visibility timeout (1 hour).
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_TIME_LIMIT = 600
+# Publishing never waits for a broker that is away: one try, a short connect timeout.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# The worker itself keeps trying to reach the broker (at start and after losing it).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -240,11 +270,21 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_PORT = _env_int("EMAIL_PORT", 25, low=1, high=65535)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
+# An SMTP server that stops answering must not hold a worker: the send fails and is retried.
+EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 15, low=1, high=300)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Trouw <no-reply@trouw.local>")
+# Any other backend by setting, e.g. django-anymail (EMAIL_BACKEND=
+# anymail.backends.postmark.EmailBackend, ANYMAIL_POSTMARK_SERVER_TOKEN=…): every ANYMAIL_*
+# variable becomes the Django setting of that name, which anymail reads.
+globals().update({name: value for name, value in os.environ.items()
+                  if name.startswith("ANYMAIL_")})
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- I18n ------------------------------------------------------------------------------------
@@ -352,11 +392,36 @@ TROUW_EFFECTS: dict[str, list[str]] = {
 }
 # The e-mails the outbox sends, by kind: who renders one (a function of the app the kind
 # belongs to, ``render(message) -> loyalty.emails.Email | None``; None: nothing to send any
-# more) and whether it is marketing (sent only with the member's consent, with a one-click
-# unsubscribe).
+# more), whether it is marketing (sent only with the member's consent, with a one-click
+# unsubscribe), its name for the owner (the member's page lists the e-mails), and optionally
+# ``sent``: a function called with the message once it went out.
 TROUW_EMAIL_KINDS: dict[str, dict] = {
-    "staff_invitation": {"render": "loyalty.emails.staff_invitation", "marketing": False},
+    "staff_invitation": {"render": "loyalty.emails.staff_invitation", "marketing": False,
+                         "label": _("Team invitation"),
+                         "sent": "loyalty.emails.staff_invitation_sent"},
+    "welcome": {"render": "members.emails.welcome", "marketing": False,
+                "label": _("Welcome")},
+    "voucher_issued": {"render": "rewards.emails.voucher_issued", "marketing": False,
+                       "label": _("Voucher")},
+    "voucher_expiring": {"render": "rewards.emails.voucher_expiring", "marketing": True,
+                         "label": _("Voucher expiry reminder")},
 }
+# The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
+# wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before
+# it hands on to the next, how long one drain may send, after how long a message still
+# "sending" is given up (the worker was killed; longer than any outbox task may run), and how
+# many drains a sweep may start at once.
+TROUW_OUTBOX_MAX_ATTEMPTS = _env_int("TROUW_OUTBOX_MAX_ATTEMPTS", 8, low=1, high=50)
+TROUW_OUTBOX_BACKOFF_SECONDS = _env_int("TROUW_OUTBOX_BACKOFF_SECONDS", 60, low=1, high=3600)
+TROUW_OUTBOX_BATCH = _env_int("TROUW_OUTBOX_BATCH", 500, low=1, high=100_000)
+TROUW_OUTBOX_DRAIN_SECONDS = _env_int("TROUW_OUTBOX_DRAIN_SECONDS", 60, low=1, high=100)
+TROUW_OUTBOX_STUCK_SECONDS = _env_int("TROUW_OUTBOX_STUCK_SECONDS", 900, low=300, high=86400)
+TROUW_OUTBOX_SWEEP_MAX_DRAINS = _env_int("TROUW_OUTBOX_SWEEP_MAX_DRAINS", 4, low=1, high=100)
+# The page a marketing e-mail's unsubscribe link opens (a URL name; it takes the token).
+TROUW_UNSUBSCRIBE_URL = "member_unsubscribe"
+# An open voucher's reminder goes out this many days before it expires (at the shop's local
+# day time; rewards/tasks.py).
+TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, high=60)
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.

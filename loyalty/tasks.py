@@ -1,46 +1,54 @@
-"""Celery tasks of the core: thin, idempotent wrappers around services. They take ids."""
+"""Celery tasks of the core: thin, idempotent wrappers around services. They take ids and log
+one line per run."""
 
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
 
 from . import services
-from .models import InvitationStatus, StaffInvitation
+
+logger = logging.getLogger(__name__)
+
+# The outbox's tasks: short (a drain stops after TROUW_OUTBOX_DRAIN_SECONDS), so their limits
+# are far below the broker's visibility timeout and the sweep's "stuck" age.
+OUTBOX_LIMITS = {"soft_time_limit": 110, "time_limit": 120}
 
 
-@shared_task
-def staff_invitation_send(invitation_id: int) -> bool:
-    """E-mail the invitation link. Sends nothing for an invitation that is no longer pending,
-    and marks a sent one, so a re-run after success does not mail twice."""
-    with transaction.atomic():
-        invitation = (
-            StaffInvitation.objects.select_for_update(of=("self",))
-            .select_related("shop", "invited_by")
-            .filter(pk=invitation_id, status=InvitationStatus.PENDING, sent_at__isnull=True,
-                    expires_at__gt=timezone.now())
-            .first()
-        )
-        if invitation is None:
-            return False
-        token = services.staff_invitation_token(invitation)
-        link = settings.TROUW_BASE_URL.rstrip("/") + reverse(
-            "staff_invitation_accept", args=[token]
-        )
-        with translation.override(invitation.shop.language):
-            context = {"invitation": invitation, "link": link, "shop": invitation.shop}
-            subject = render_to_string("loyalty/email/staff_invitation_subject.txt", context)
-            body = render_to_string("loyalty/email/staff_invitation_body.txt", context)
-        send_mail(" ".join(subject.split()), body, None, [invitation.email])
-        StaffInvitation.objects.filter(pk=invitation.pk).update(
-            sent_at=timezone.now()
-        )
-    return True
+@shared_task(**OUTBOX_LIMITS)
+def outbox_send(message_id: int) -> str | None:
+    """Send one outbox message (enqueued when its transaction commits). Safe twice: a
+    message already sent, or held by another worker, is left alone."""
+    started = time.monotonic()
+    status = services.outbox_send_one(message_id=message_id)
+    logger.info("outbox_send message=%s status=%s duration=%.3fs", message_id, status,
+                time.monotonic() - started)
+    return status
+
+
+@shared_task(**OUTBOX_LIMITS)
+def outbox_drain() -> dict:
+    """Send due messages in a batch; when more are due, hand on another drain."""
+    started = time.monotonic()
+    counts = services.outbox_drain()
+    logger.info("outbox_drain sent=%(sent)s retry=%(retry)s failed=%(failed)s "
+                "skipped=%(skipped)s more=%(more)s duration=%(duration).3fs",
+                {**counts, "duration": time.monotonic() - started})
+    if counts["more"]:
+        outbox_drain.apply_async(retry=False)
+    return counts
+
+
+@shared_task(**OUTBOX_LIMITS)
+def outbox_sweep() -> dict:
+    """Every minute: hand on what the broker missed, settle what a killed worker left."""
+    started = time.monotonic()
+    counts = services.outbox_sweep()
+    logger.info("outbox_sweep due=%(due)s drains=%(drains)s lost=%(lost)s "
+                "duration=%(duration).3fs", {**counts, "duration": time.monotonic() - started})
+    return counts
 
 
 @shared_task

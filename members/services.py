@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
-from loyalty.models import Language, Membership, MembershipSource, Shop, User
+from loyalty.models import ConsentSource, Language, Membership, MembershipSource, Shop, User
 
 CARD_BODY_DIGITS = 12
 _CARD_ATTEMPTS = 5
@@ -147,18 +147,21 @@ def member_enrol(
             "There is already a member with this %(what)s at %(shop)s."
         ) % {"what": _("e-mail address") if field == "email" else _("phone number"),
              "shop": shop.name}, code="duplicate")]})
-    now = timezone.now()
     for _attempt in range(_CARD_ATTEMPTS):
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(
                     shop=shop, user=user, card_number=card_number_new(),
                     birthday=birthday, language=language, source=source,
-                    marketing_consent=bool(marketing_consent),
-                    marketing_consent_at=now if marketing_consent else None,
                     **details,
                 )
+                if marketing_consent:
+                    loyalty_services.membership_marketing_consent_set(
+                        membership=membership, consent=True,
+                        source=(ConsentSource.COUNTER if source == MembershipSource.COUNTER
+                                else ConsentSource.ENROLMENT))
                 loyalty_services.signup_bonus_award(membership=membership)
+                welcome_write(membership=membership)
                 return membership
         except IntegrityError as exc:
             if "card_number" in str(exc):
@@ -169,6 +172,15 @@ def member_enrol(
                 code="duplicate",
             ) from None
     raise RuntimeError("Could not draw a free card number")
+
+
+def welcome_write(*, membership: Membership) -> None:
+    """The welcome e-mail of a new member with an e-mail address, an outbox row written in
+    the enrolment's transaction (sent after its commit; once per card)."""
+    if membership.email:
+        loyalty_services.outbox_write(
+            shop=membership.shop, kind="welcome", key=f"welcome:{membership.pk}",
+            to=membership.email, language=membership.language, membership=membership)
 
 
 def member_join_public(

@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from . import api
-from .views import counter, portal, public
+from .views import counter, portal, public, unsubscribe
 
 portal_patterns = [
     path("", portal.index, name="index"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("s/<slug:shop_slug>/joined/", public.joined, name="shop_joined"),
     path("s/<slug:shop_slug>/privacy/", public.privacy, name="shop_privacy"),
     path("s/<slug:shop_slug>/theme.css", public.theme_css, name="shop_theme"),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="member_unsubscribe"),
     path("portal/", include((portal_patterns, "portal"))),
     path("counter/<slug:shop_slug>/enrol/", counter.enrol, name="counter_enrol"),
     path("api/v1/members/", api.MembersView.as_view(), name="api-members"),

@@ -309,10 +309,12 @@ def voucher_claim(
     actor_user: User | None = None,
     actor_api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
+    notify: bool = True,
 ) -> Voucher:
     """Spend the reward's points and issue a voucher. Refuses (changing nothing) a reward of
     another shop, an inactive, out-of-window or sold-out reward, a member over the reward's
-    limit, and a member without enough spendable points."""
+    limit, and a member without enough spendable points. With ``notify`` the member gets the
+    voucher by e-mail (an outbox row in this transaction)."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -351,8 +353,12 @@ def voucher_claim(
                 note=reward.name, actor_user=actor_user, actor_api_key=actor_api_key,
                 idempotency_key=f"claim:{idempotency_key}" if idempotency_key else None,
             )
-            return _voucher_create(shop=shop, reward=reward, membership=membership, entry=entry,
-                                   now=now, actor_user=actor_user, actor_api_key=actor_api_key)
+            voucher = _voucher_create(shop=shop, reward=reward, membership=membership,
+                                      entry=entry, now=now, actor_user=actor_user,
+                                      actor_api_key=actor_api_key)
+            if notify:
+                voucher_issued_write(voucher=voucher)
+            return voucher
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -377,6 +383,60 @@ def _voucher_create(*, shop, reward, membership, entry, now, actor_user, actor_a
             if "code" not in str(exc):
                 raise
     raise RuntimeError("Could not draw a free voucher code")
+
+
+def voucher_issued_write(*, voucher: Voucher) -> None:
+    """The 'here is your voucher' e-mail (transactional), written in the caller's transaction;
+    once per voucher. Other issuers (a birthday voucher) call it too."""
+    membership = voucher.membership
+    if membership.email:
+        loyalty_services.outbox_write(
+            shop=voucher.shop, kind="voucher_issued", key=f"voucher_issued:{voucher.pk}",
+            to=membership.email, language=membership.language, membership=membership,
+            context={"voucher_id": voucher.pk})
+
+
+# Reminders go out in the shop's daytime: from this local hour, until the next.
+REMINDER_FIRST_HOUR, REMINDER_LAST_HOUR = 9, 20
+
+
+def voucher_reminders_write(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Write the 'your voucher expires soon' e-mail (marketing: members with consent only) for
+    open vouchers expiring within settings.TROUW_VOUCHER_REMINDER_DAYS, once per voucher (the
+    outbox key), in each shop's daytime (its local hour, worked out here: the job runs hourly
+    in UTC). A voucher claimed less than a day ago gets none (its own e-mail just said the
+    date). Safe to run any number of times. Returns counts: shops, written."""
+    from django.conf import settings
+    from django.db.models import CharField, Exists, OuterRef, Value
+    from django.db.models.functions import Cast, Concat
+
+    from loyalty.models import OutboxMessage
+
+    now = now or timezone.now()
+    reminded = OutboxMessage.objects.filter(key=Concat(
+        Value("voucher_expiring:"), Cast(OuterRef("pk"), CharField())))
+    due = (Voucher.objects.filter(
+        status=VoucherStatus.OPEN, expires_at__gt=now + dt.timedelta(hours=1),
+        expires_at__lte=now + dt.timedelta(days=settings.TROUW_VOUCHER_REMINDER_DAYS),
+        created_at__lte=now - dt.timedelta(days=1),
+        membership__marketing_consent=True).exclude(membership__email="")
+        .exclude(Exists(reminded)).select_related("membership").order_by("shop_id", "pk"))
+    by_shop: dict[int, list[Voucher]] = {}
+    for voucher in due.iterator(chunk_size=1000):
+        by_shop.setdefault(voucher.shop_id, []).append(voucher)
+    written = shops = 0
+    for shop in Shop.objects.filter(pk__in=by_shop).order_by("pk"):
+        local_hour = timezone.localtime(now, zoneinfo.ZoneInfo(shop.time_zone)).hour
+        if not REMINDER_FIRST_HOUR <= local_hour <= REMINDER_LAST_HOUR:
+            continue
+        with transaction.atomic():
+            written += loyalty_services.outbox_write_many(shop=shop, kind="voucher_expiring",
+                                                          messages=[{
+                "key": f"voucher_expiring:{v.pk}", "to": v.membership.email,
+                "language": v.membership.language, "membership": v.membership,
+                "context": {"voucher_id": v.pk}} for v in by_shop[shop.pk]])
+        shops += 1
+    return {"shops": shops, "written": written}
 
 
 def voucher_find(*, shop: Shop, code: str) -> Voucher:
@@ -417,8 +477,9 @@ def reward_redeem_at_counter(*, shop: Shop, membership_id: int, reward_id: int, 
                              idempotency_key: str | None = None) -> Voucher:
     """Staff pick a reward for the member in front of them: points off and voucher used at once."""
     with transaction.atomic():
+        # Handed out at once: no e-mail with a code that is used already.
         voucher = voucher_claim(shop=shop, membership_id=membership_id, reward_id=reward_id,
-                                actor_user=by, idempotency_key=idempotency_key)
+                                actor_user=by, idempotency_key=idempotency_key, notify=False)
         return voucher_use(shop=shop, code=voucher.code, actor_user=by)
 
 

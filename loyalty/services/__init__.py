@@ -7,6 +7,8 @@
 - ``ledger``: the points ledger (spend, credit, adjust, stamp cards, sign-up bonus).
 - ``purchases``: purchases, their effects, refunds and undo.
 - ``api_keys``: API keys and the Idempotency-Key records.
+- ``outbox``: what must happen after a commit (e-mails): written, sent, retried, swept.
+- ``consent``: marketing consent changes and the unsubscribe link's token.
 
 Plain, keyword-only functions called by views, API views, tasks and management commands alike.
 Bad input raises ``django.core.exceptions.ValidationError`` with a translated message and
@@ -26,6 +28,12 @@ from .common import (
     money_parse,
     points_display,
 )
+from .consent import (
+    UNSUBSCRIBE_SALT,
+    membership_marketing_consent_set,
+    unsubscribe_membership,
+    unsubscribe_token,
+)
 from .ledger import (
     membership_lock,
     membership_spendable_points,
@@ -34,6 +42,13 @@ from .ledger import (
     points_spend,
     signup_bonus_award,
     stamp_card_redeem,
+)
+from .outbox import (
+    outbox_drain,
+    outbox_send_one,
+    outbox_sweep,
+    outbox_write,
+    outbox_write_many,
 )
 from .purchases import (
     purchase_effects,
@@ -76,14 +91,21 @@ __all__ = [
     "RESERVED_SLUGS",
     "RULE_FIELDS",
     "SLUG_MAX_LENGTH",
+    "UNSUBSCRIBE_SALT",
     "api_key_create",
     "api_key_revoke",
     "field_error",
     "idempotent_requests_prune",
     "membership_lock",
+    "membership_marketing_consent_set",
     "membership_spendable_points",
     "money_display",
     "money_parse",
+    "outbox_drain",
+    "outbox_send_one",
+    "outbox_sweep",
+    "outbox_write",
+    "outbox_write_many",
     "points_adjust",
     "points_credit",
     "points_display",
@@ -109,4 +131,6 @@ __all__ = [
     "staff_invite",
     "staff_set_active",
     "stamp_card_redeem",
+    "unsubscribe_membership",
+    "unsubscribe_token",
 ]

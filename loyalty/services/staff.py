@@ -1,5 +1,5 @@
 """Staff: invitations (made, sent, accepted, revoked, expired) and switching a staff member off
-or on."""
+or on. An invitation's e-mail is an outbox row written with it (sent after the commit)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..models import (
     StaffRole,
     User,
 )
+from .outbox import outbox_write
 
 INVITATION_SALT = "trouw.staff-invitation"
 
@@ -44,9 +45,9 @@ def staff_invite(*, shop: Shop, email: str, invited_by: User) -> StaffInvitation
             shop=shop, email=email, invited_by=invited_by,
             expires_at=now + dt.timedelta(days=settings.TROUW_INVITATION_MAX_AGE_DAYS),
         )
-        from ..tasks import staff_invitation_send
-
-        transaction.on_commit(lambda: staff_invitation_send.delay(invitation.pk))
+        outbox_write(shop=shop, kind="staff_invitation", key=f"staff_invitation:{invitation.pk}",
+                     to=email, language=shop.language,
+                     context={"invitation_id": invitation.pk})
     return invitation
 
 

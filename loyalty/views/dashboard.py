@@ -396,4 +396,5 @@ def member_detail(request, card_number: str):
     return render(request, "loyalty/dashboard/member.html", {
         "member": membership, "form": form, "page": page,
         "summary": selectors.membership_points_summary(membership=membership),
+        "emails": selectors.membership_emails(shop=request.shop, membership=membership),
     }, status=400 if form.is_bound and form.errors else 200)

@@ -1,5 +1,6 @@
 """Staff: invitations by e-mail (signed, expiring, single-use links), accepting them, and
-switching staff members off and on. Also the Celery tasks that send and expire invitations."""
+switching staff members off and on. Also the Celery tasks that expire invitations, and the
+invitation's e-mail through the outbox."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from loyalty import tasks
-from loyalty.models import InvitationStatus, StaffInvitation, StaffMember, StaffRole, User
+from loyalty.models import (
+    InvitationStatus,
+    OutboxMessage,
+    OutboxStatus,
+    StaffInvitation,
+    StaffMember,
+    StaffRole,
+    User,
+)
 from loyalty.services import (
     INVITATION_SALT,
     InvitationInvalid,
@@ -522,46 +531,75 @@ class TestInvitationsExpire:
         assert due.status == InvitationStatus.EXPIRED
 
 
-# --- the Celery task that sends an invitation ---------------------------------------------------
+# --- the invitation's e-mail, sent by the outbox ------------------------------------------------
+
+
+def _invitation_message(invitation):
+    return OutboxMessage.objects.get(key=f"staff_invitation:{invitation.pk}")
 
 
 class TestInvitationSendTask:
-    def test_sends_once_even_when_run_twice(self, shop, owner):
-        invitation = StaffInvitationFactory(shop=shop, email="daan@example.com",
-                                            invited_by=owner)
+    def test_the_invitation_writes_one_outbox_row(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        message = _invitation_message(invitation)
+        assert (message.kind, message.to, message.language, message.status) == (
+            "staff_invitation", "daan@example.com", shop.language, OutboxStatus.PENDING)
+        assert message.context == {"invitation_id": invitation.pk}
+        assert message.membership is None
 
-        assert tasks.staff_invitation_send(invitation.pk) is True
-        assert tasks.staff_invitation_send(invitation.pk) is False
+    def test_sends_once_even_when_run_twice(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        message = _invitation_message(invitation)
+
+        assert tasks.outbox_send(message.pk) == OutboxStatus.SENT
+        assert tasks.outbox_send(message.pk) is None
 
         assert len(mail.outbox) == 1
-        assert mail.outbox[0].to == ["daan@example.com"]
-        token = INVITE_LINK.search(mail.outbox[0].body).group(1)
+        sent = mail.outbox[0]
+        assert sent.to == ["daan@example.com"]
+        token = INVITE_LINK.search(sent.body).group(1)
         assert staff_invitation_from_token(token).pk == invitation.pk
+        html = sent.alternatives[0][0]
+        assert f"/invite/{token}/" in html and "<style" not in html
         invitation.refresh_from_db()
         assert invitation.sent_at is not None
+        assert _invitation_message(invitation).status == OutboxStatus.SENT
 
-    def test_sends_nothing_for_a_revoked_invitation(self, shop):
-        invitation = StaffInvitationFactory(shop=shop, status=InvitationStatus.REVOKED)
-        assert tasks.staff_invitation_send(invitation.pk) is False
+    def test_sends_nothing_for_a_revoked_invitation(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        staff_invitation_revoke(shop=shop, invitation_id=invitation.pk)
+        assert tasks.outbox_send(_invitation_message(invitation).pk) == OutboxStatus.SKIPPED
         assert mail.outbox == []
         invitation.refresh_from_db()
         assert invitation.sent_at is None
 
-    def test_sends_nothing_for_an_accepted_invitation(self, shop):
-        invitation = StaffInvitationFactory(
-            shop=shop, status=InvitationStatus.ACCEPTED, accepted_at=timezone.now())
-        assert tasks.staff_invitation_send(invitation.pk) is False
+    def test_sends_nothing_for_an_accepted_invitation(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        staff_invitation_accept(invitation=invitation, user=UserFactory(email="daan@example.com"))
+        assert tasks.outbox_send(_invitation_message(invitation).pk) == OutboxStatus.SKIPPED
         assert mail.outbox == []
 
-    def test_sends_nothing_for_a_deleted_invitation(self, shop):
-        invitation = StaffInvitationFactory(shop=shop)
-        invitation_id = invitation.pk
-        invitation.delete()
-        assert tasks.staff_invitation_send(invitation_id) is False
+    def test_sends_nothing_for_an_invitation_past_its_date(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        StaffInvitation.objects.filter(pk=invitation.pk).update(
+            expires_at=timezone.now() - dt.timedelta(minutes=1))
+        assert tasks.outbox_send(_invitation_message(invitation).pk) == OutboxStatus.SKIPPED
         assert mail.outbox == []
 
-    def test_through_delay_in_eager_mode(self, shop):
-        invitation = StaffInvitationFactory(shop=shop, email="daan@example.com")
-        tasks.staff_invitation_send.delay(invitation.pk)
-        tasks.staff_invitation_send.delay(invitation.pk)
+    def test_sends_nothing_for_a_deleted_message(self, shop):
+        assert tasks.outbox_send(999_999) is None
+        assert mail.outbox == []
+
+    def test_through_delay_in_eager_mode(self, shop, owner):
+        invitation = staff_invite(shop=shop, email="daan@example.com", invited_by=owner)
+        message = _invitation_message(invitation)
+        tasks.outbox_send.delay(message.pk)
+        tasks.outbox_send.delay(message.pk)
         assert len(mail.outbox) == 1
+
+    def test_the_staff_service_no_longer_imports_the_tasks(self):
+        import inspect
+
+        from loyalty.services import staff
+
+        assert "tasks" not in inspect.getsource(staff)
