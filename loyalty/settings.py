@@ -186,20 +186,21 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured("REDIS_URL must be a redis:// or rediss:// URL")
 
+# A task not acknowledged within the visibility timeout is handed to another worker
+# (acks_late): it must be longer than any task's hard time limit, and no task is given an
+# ETA (countdown) longer than it. A dead Redis fails at once (no retries, 1 s to connect), so
+# recording a purchase never waits for it: the outbox row is written, the sweep sends it.
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    # A task not acknowledged within the visibility timeout is handed to another worker
-    # (acks_late): it must be longer than any task's hard time limit, and no task is given an
-    # ETA (countdown) longer than it. A dead Redis fails at once (no retries, 1 s to connect),
-    # so recording a purchase never waits for it: the outbox row is written, the sweep sends it.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        "visibility_timeout": 3600,
-        "max_retries": 0,
-        "socket_connect_timeout": 1,
-        "socket_timeout": 5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Embedded broker: messages are files under var/celery, so `make run` needs no Redis.
