@@ -409,12 +409,15 @@ TROUW_EMAIL_KINDS: dict[str, dict] = {
 }
 # The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
 # wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before
-# it hands on to the next, how long one drain may send, after how long a message still
+# it hands on to the next, how many it claims at once (one commit each way per batch; a worker
+# killed mid-batch leaves at most this many for the sweep to settle), how long one drain may
+# send, after how long a message still
 # "sending" is given up (the worker was killed; longer than any outbox task may run), and how
 # many drains a sweep may start at once.
 TROUW_OUTBOX_MAX_ATTEMPTS = _env_int("TROUW_OUTBOX_MAX_ATTEMPTS", 8, low=1, high=50)
 TROUW_OUTBOX_BACKOFF_SECONDS = _env_int("TROUW_OUTBOX_BACKOFF_SECONDS", 60, low=1, high=3600)
 TROUW_OUTBOX_BATCH = _env_int("TROUW_OUTBOX_BATCH", 500, low=1, high=100_000)
+TROUW_OUTBOX_CLAIM_BATCH = _env_int("TROUW_OUTBOX_CLAIM_BATCH", 25, low=1, high=1000)
 TROUW_OUTBOX_DRAIN_SECONDS = _env_int("TROUW_OUTBOX_DRAIN_SECONDS", 60, low=1, high=100)
 TROUW_OUTBOX_STUCK_SECONDS = _env_int("TROUW_OUTBOX_STUCK_SECONDS", 900, low=300, high=86400)
 TROUW_OUTBOX_SWEEP_MAX_DRAINS = _env_int("TROUW_OUTBOX_SWEEP_MAX_DRAINS", 4, low=1, high=100)

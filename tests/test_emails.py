@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from loyalty import services
-from loyalty.emails import absolute, compose
+from loyalty.emails import absolute
 from loyalty.models import OutboxMessage
 from members.emails import welcome
 from rewards import services as rewards_services

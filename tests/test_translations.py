@@ -327,7 +327,7 @@ def test_invitation_email_templates_are_translated(language):
     }
     with translation.override(language):
         subject = render_to_string("loyalty/email/staff_invitation_subject.txt", context)
-        body = render_to_string("loyalty/email/staff_invitation_body.txt", context)
+        body = render_to_string("loyalty/email/staff_invitation.txt", context)
     assert (
         _translated(language, "You are invited to the team of %(shop)s on Trouw")
         % {"shop": "Café Zon"}

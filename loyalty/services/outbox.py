@@ -27,6 +27,7 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -168,23 +169,41 @@ def is_permanent_error(exc: BaseException) -> bool:
     return False
 
 
-def _claim(due) -> OutboxMessage | None:
-    """Claim one due message: lock it (skipping rows another worker holds), mark it
-    ``sending`` and commit, so that no other worker takes it while it is on its way."""
+def _claim(due, count: int = 1) -> list[OutboxMessage]:
+    """Claim up to ``count`` due messages: lock them (skipping rows another worker holds), mark
+    them ``sending`` and commit, so that no other worker takes them while they are on their
+    way. One commit for the batch: a drain pays two commits per batch, not per message."""
     now = timezone.now()
     with transaction.atomic():
-        message = (due.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at", "pk")
-                   .select_for_update(skip_locked=True).first())
-        if message is None:
-            return None
-        claimed = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
-            status=OutboxStatus.SENDING, claimed_at=now, attempts=message.attempts + 1)
-        if claimed != 1:  # SQLite has no row locks: the conditional update decides
-            return None
-    message.status, message.claimed_at = OutboxStatus.SENDING, now
-    message.attempts += 1
-    return message
+        messages = list(due.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+                        .order_by("next_attempt_at", "pk")
+                        .select_for_update(skip_locked=True, of=("self",))[:count])
+        if not messages:
+            return []
+        claimed = OutboxMessage.objects.filter(
+            pk__in=[m.pk for m in messages], status=OutboxStatus.PENDING
+        ).update(status=OutboxStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        if claimed != len(messages):  # SQLite has no row locks: a race; try again later
+            transaction.set_rollback(True)
+            return []
+    for message in messages:
+        message.status, message.claimed_at = OutboxStatus.SENDING, now
+        message.attempts += 1
+    return messages
+
+
+def _mark_sent(messages: list[OutboxMessage]) -> None:
+    """Mark delivered messages sent (one statement) and run their kinds' ``sent`` hooks."""
+    if not messages:
+        return
+    now = timezone.now()
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages],
+                                 status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.SENT, sent_at=now, claimed_at=None, last_error="")
+    for message in messages:
+        message.status, message.sent_at = OutboxStatus.SENT, now
+        if hook := email_kind(message.kind).get("sent"):
+            import_string(hook)(message)  # e.g. the invitation's "sent at" on the team page
 
 
 def _settle(message: OutboxMessage, **fields) -> None:
@@ -247,11 +266,20 @@ def _deliver(message: OutboxMessage, connection) -> str:
             connection.close()
             raise MailServerAway(detail) from exc
         return OutboxStatus.PENDING
-    message.sent_at = timezone.now()
-    _settle(message, status=OutboxStatus.SENT, sent_at=message.sent_at, last_error="")
-    if hook := email_kind(message.kind).get("sent"):
-        import_string(hook)(message)  # e.g. the invitation's "sent at" on the team page
-    return OutboxStatus.SENT
+    return OutboxStatus.SENT  # marked by the caller (_mark_sent), a batch at a time
+
+
+def _with_relations(messages):
+    """What the renderers read, in the same query: the shop, its rules, the card."""
+    return messages.select_related("shop", "shop__current_rules", "membership")
+
+
+def _unclaim(messages: list[OutboxMessage]) -> None:
+    """Give claimed messages that were not tried back to ``pending``, their attempt unspent."""
+    if messages:
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages],
+                                     status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.PENDING, claimed_at=None, attempts=F("attempts") - 1)
 
 
 class MailServerAway(Exception):
@@ -261,12 +289,15 @@ class MailServerAway(Exception):
 def outbox_send_one(*, message_id: int) -> str | None:
     """Send one message if it is due and nobody else has it. Returns its new status, or None
     when there was nothing to do (sent already, not due yet, another worker has it)."""
-    message = _claim(OutboxMessage.objects.select_related("shop").filter(pk=message_id))
-    if message is None:
+    claimed = _claim(_with_relations(OutboxMessage.objects.filter(pk=message_id)))
+    if not claimed:
         return None
     connection = get_connection()
     try:
-        return _deliver(message, connection)
+        status = _deliver(claimed[0], connection)
+        if status == OutboxStatus.SENT:
+            _mark_sent(claimed)
+        return status
     except MailServerAway:
         return OutboxStatus.PENDING
     finally:
@@ -283,7 +314,7 @@ def outbox_drain(*, limit: int | None = None, seconds: float | None = None) -> d
     counts = {OutboxStatus.SENT: 0, OutboxStatus.PENDING: 0, OutboxStatus.FAILED: 0,
               OutboxStatus.SKIPPED: 0}
     deadline = time.monotonic() + seconds
-    due = OutboxMessage.objects.select_related("shop")
+    due = _with_relations(OutboxMessage.objects.all())
     tried, more = 0, 0
     connection = get_connection()
     try:
@@ -291,16 +322,26 @@ def outbox_drain(*, limit: int | None = None, seconds: float | None = None) -> d
             if tried >= limit or time.monotonic() >= deadline:
                 more = 1
                 break
-            message = _claim(due)
-            if message is None:
+            batch = _claim(due, min(settings.TROUW_OUTBOX_CLAIM_BATCH, limit - tried))
+            if not batch:
                 break
-            tried += 1
+            sent: list[OutboxMessage] = []
+            done = 0
             try:
-                counts[_deliver(message, connection)] += 1
+                for message in batch:
+                    tried, done = tried + 1, done + 1
+                    status = _deliver(message, connection)
+                    counts[status] += 1
+                    if status == OutboxStatus.SENT:
+                        sent.append(message)
             except MailServerAway:
-                # The rest wait untouched (no attempt spent on them); the sweep tries again.
+                # The rest of the batch goes back untouched (no attempt spent on it); the
+                # sweep tries again.
                 counts[OutboxStatus.PENDING] += 1
+                _unclaim(batch[done:])
                 break
+            finally:
+                _mark_sent(sent)
     finally:
         connection.close()
     return {"sent": counts[OutboxStatus.SENT], "retry": counts[OutboxStatus.PENDING],
