@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import css_inline
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from .models import OutboxMessage
@@ -45,3 +46,19 @@ def compose(message: OutboxMessage, *, template: str, context: dict) -> Email:
         text = render_to_string(f"{template}.txt", full).strip() + "\n"
         html = _INLINER.inline(render_to_string(f"{template}.html", full))
     return Email(subject=subject, text=text, html=html)
+
+
+# --- Birthday gifts (loyalty/services/birthdays.py) ---
+
+
+def birthday(message: OutboxMessage) -> Email | None:
+    """The birthday e-mail: the points given and what other apps added (a voucher's name and
+    code, the gift's ``extras``). Nothing to send for a card that is gone."""
+    if message.membership is None:
+        return None
+    context = message.context or {}
+    return compose(message, template="loyalty/email/birthday", context={
+        "points": int(context.get("points") or 0),
+        "extras": [extra for extra in context.get("extras") or [] if isinstance(extra, dict)],
+        "portal_url": absolute(reverse("portal:card", args=[message.shop.slug])),
+    })

@@ -348,7 +348,7 @@ TROUW_EFFECTS: dict[str, list[str]] = {
     "purchase": [],
     "refund": [],
     "enrolment": [],
-    "birthday": [],
+    "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
 # The e-mails the outbox sends, by kind: who renders one (a function of the app the kind
 # belongs to, ``render(message) -> loyalty.emails.Email | None``; None: nothing to send any
@@ -356,6 +356,7 @@ TROUW_EFFECTS: dict[str, list[str]] = {
 # unsubscribe).
 TROUW_EMAIL_KINDS: dict[str, dict] = {
     "staff_invitation": {"render": "loyalty.emails.staff_invitation", "marketing": False},
+    "birthday": {"render": "loyalty.emails.birthday", "marketing": True},
 }
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
@@ -368,6 +369,14 @@ TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).
 TROUW_PUBLIC_PAGE_PANELS = ["public_rewards"]
+# Birthday gifts (loyalty/services/birthdays.py). A birthday set or changed less than this many
+# days before it falls counts from the next year. What other apps add to the gift (a voucher),
+# in words for pages and the owner: dotted paths of ``describe(*, shop) -> str | None``; the
+# job runs for a shop whose program gives birthday points or one of these gives something.
+TROUW_BIRTHDAY_NOTICE_DAYS = int(os.environ.get("TROUW_BIRTHDAY_NOTICE_DAYS", "30"))
+if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
+    raise ImproperlyConfigured("TROUW_BIRTHDAY_NOTICE_DAYS must be 0 to 365 days")
+TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
 
 LOGGING = {
     "version": 1,

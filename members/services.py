@@ -153,7 +153,8 @@ def member_enrol(
             with transaction.atomic():
                 membership = Membership.objects.create(
                     shop=shop, user=user, card_number=card_number_new(),
-                    birthday=birthday, language=language, source=source,
+                    birthday=birthday, birthday_set_at=now if birthday else None,
+                    language=language, source=source,
                     marketing_consent=bool(marketing_consent),
                     marketing_consent_at=now if marketing_consent else None,
                     **details,

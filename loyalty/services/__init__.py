@@ -7,6 +7,7 @@
 - ``ledger``: the points ledger (spend, credit, adjust, stamp cards, sign-up bonus).
 - ``purchases``: purchases, their effects, refunds and undo.
 - ``api_keys``: API keys and the Idempotency-Key records.
+- ``birthdays``: birthday gifts, given once a year from 06:00 on the shop's clock.
 
 Plain, keyword-only functions called by views, API views, tasks and management commands alike.
 Bad input raises ``django.core.exceptions.ValidationError`` with a translated message and
@@ -17,6 +18,17 @@ from .api_keys import (
     api_key_create,
     api_key_revoke,
     idempotent_requests_prune,
+)
+from .birthdays import (
+    birthday_counts_from,
+    birthday_gift_date,
+    birthday_gift_sentence,
+    birthday_gift_words,
+    birthday_gifts_give,
+    birthday_in_year,
+    birthdays_due,
+    birthdays_give_all,
+    shop_local_now,
 )
 from .common import (
     MAX_AMOUNT,
@@ -78,6 +90,14 @@ __all__ = [
     "SLUG_MAX_LENGTH",
     "api_key_create",
     "api_key_revoke",
+    "birthday_counts_from",
+    "birthday_gift_date",
+    "birthday_gift_sentence",
+    "birthday_gift_words",
+    "birthday_gifts_give",
+    "birthday_in_year",
+    "birthdays_due",
+    "birthdays_give_all",
     "field_error",
     "idempotent_requests_prune",
     "membership_lock",
@@ -96,6 +116,7 @@ __all__ = [
     "purchase_refund",
     "purchase_undo",
     "shop_create",
+    "shop_local_now",
     "shop_slug_free",
     "shop_slug_from_name",
     "shop_update",
