@@ -56,7 +56,6 @@ logger = logging.getLogger(__name__)
 GIFT_HOUR = 6  # gifts of the day are given from 06:00 in the shop's time zone
 CATCH_UP_DAYS = 7  # a run after missed days gives the gifts of up to this many days back
 GIFT_GAP_DAYS = 365  # no second gift within this many days of the last one
-BATCH_SIZE = 1000
 # Far enough ahead to find every birthday whose gift is due today: a month window gives on the
 # 1st the birthdays up to the 31st, "before" at most 31 days ahead (the rules' limit).
 _LOOK_AHEAD_DAYS = 62
@@ -326,12 +325,13 @@ def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.da
 
 
 def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
-                        batch_size: int = BATCH_SIZE) -> BirthdayRun:
+                        batch_size: int | None = None) -> BirthdayRun:
     """Give ``shop``'s birthday gifts that are due: today's from 06:00 on the shop's clock, and
     those of up to 7 days back that a missed run did not give. Safe to run any number of times,
     at once too: what was given is never given again."""
     started = time.monotonic()
     now = now or timezone.now()
+    batch_size = batch_size or settings.TROUW_BIRTHDAY_BATCH_SIZE
     local = shop_local_now(shop=shop, now=now)
     run = BirthdayRun(shop_id=shop.pk, local_date=local.date())
     rules = program_rules_current(shop=shop)
