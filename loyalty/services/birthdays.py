@@ -22,13 +22,12 @@ import datetime as dt
 import logging
 import time
 import zoneinfo
-from collections import defaultdict
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection, models, transaction
-from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -233,6 +232,21 @@ def _lot_expiry_terms(rules: ProgramRules, now: dt.datetime) -> dict:
     return {"expires_at": None, "inactivity_months": None}
 
 
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _in(ids) -> tuple[str, list]:
+    ids = list(ids)
+    return f"({', '.join(['%s'] * len(ids))})", ids
+
+
+def _execute(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
 def _gifts_insert(*, shop: Shop, rows: list[tuple[int, int, dt.date, int]],
                   now: dt.datetime) -> dict[int, int]:
     """Insert (membership id, year, day celebrated, points) gift rows, skipping those the
@@ -240,38 +254,85 @@ def _gifts_insert(*, shop: Shop, rows: list[tuple[int, int, dt.date, int]],
     really inserted. The same statement on PostgreSQL and SQLite (3.35+)."""
     if not rows:
         return {}
-    table = connection.ops.quote_name(BirthdayGift._meta.db_table)
     columns = ["shop_id", "membership_id", "year", "birthday", "points", "extras", "given_at"]
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    values, params = [], []
-    extras_field = BirthdayGift._meta.get_field("extras")
-    given_field = BirthdayGift._meta.get_field("given_at")
+    extras = BirthdayGift._meta.get_field("extras").get_db_prep_save([], connection)
+    given_at = BirthdayGift._meta.get_field("given_at").get_db_prep_save(now, connection)
     birthday_field = BirthdayGift._meta.get_field("birthday")
-    empty = extras_field.get_db_prep_save([], connection)
-    given_at = given_field.get_db_prep_save(now, connection)
+    params = []
     for membership_id, year, celebrated, points in rows:
-        values.append("(%s, %s, %s, %s, %s, %s, %s)")
         params.extend([shop.pk, membership_id, year,
-                       birthday_field.get_db_prep_save(celebrated, connection), points, empty,
+                       birthday_field.get_db_prep_save(celebrated, connection), points, extras,
                        given_at])
-    sql = (f"INSERT INTO {table} ({quoted}) VALUES {', '.join(values)}"  # noqa: S608
-           f" ON CONFLICT ({connection.ops.quote_name('membership_id')},"
-           f" {connection.ops.quote_name('year')}) DO NOTHING"
-           f" RETURNING {connection.ops.quote_name('id')},"
-           f" {connection.ops.quote_name('membership_id')}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {membership_id: gift_id for gift_id, membership_id in cursor.fetchall()}
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    sql = (f"INSERT INTO {_q(BirthdayGift._meta.db_table)}"  # noqa: S608 (identifiers only)
+           f" ({', '.join(_q(c) for c in columns)}) VALUES {values}"
+           f" ON CONFLICT ({_q('membership_id')}, {_q('year')}) DO NOTHING"
+           f" RETURNING {_q('id')}, {_q('membership_id')}")
+    return {membership_id: gift_id for gift_id, membership_id in _execute(sql, params)}
+
+
+def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime) -> dict[int, int]:
+    """For the gifts ``gift_ids`` with points: their ledger entries, the entries' lots (with the
+    rules' expiry terms), the cached balances and the gifts' link to their entry, each one
+    statement read from the gift rows (no row by row). Returns {gift id: entry id}."""
+    gifts, entries, lots, members = (_q(m._meta.db_table) for m in (
+        BirthdayGift, LedgerEntry, PointLot, Membership))
+    in_gifts, ids = _in(gift_ids)
+    at = LedgerEntry._meta.get_field("created_at").get_db_prep_save(now, connection)
+    # The entry's idempotency key repeats the gift's uniqueness: "birthday:<card id>:<year>".
+    key = f"'birthday:' || g.{_q('membership_id')} || ':' || g.{_q('year')}"
+    rows = _execute(
+        f"INSERT INTO {entries} ({_q('shop_id')}, {_q('membership_id')}, {_q('points')},"  # noqa: S608
+        f" {_q('kind')}, {_q('reference')}, {_q('note')}, {_q('customer_note')},"
+        f" {_q('idempotency_key')}, {_q('created_at')})"
+        f" SELECT g.{_q('shop_id')}, g.{_q('membership_id')}, g.{_q('points')}, %s,"
+        f" 'loyalty.birthdaygift:' || g.{_q('id')}, '', '', {key}, %s"
+        f" FROM {gifts} g WHERE g.{_q('id')} IN {in_gifts} AND g.{_q('points')} > 0"
+        f" RETURNING {_q('id')}",
+        [EntryKind.BIRTHDAY, at, *ids])
+    if not rows:
+        return {}
+    terms = _lot_expiry_terms(rules, now)
+    date_prep = PointLot._meta.get_field("available_at").get_db_prep_save
+    in_entries, entry_ids = _in(row[0] for row in rows)
+    _execute(
+        f"INSERT INTO {lots} ({_q('membership_id')}, {_q('entry_id')}, {_q('points')},"  # noqa: S608
+        f" {_q('remaining')}, {_q('available_at')}, {_q('expires_at')},"
+        f" {_q('inactivity_months')})"
+        f" SELECT e.{_q('membership_id')}, e.{_q('id')}, e.{_q('points')}, e.{_q('points')},"
+        f" %s, %s, %s FROM {entries} e WHERE e.{_q('id')} IN {in_entries}",
+        [date_prep(now, connection), date_prep(terms["expires_at"], connection),
+         terms["inactivity_months"], *entry_ids])
+    balance = _q("points_balance")
+    _execute(
+        f"UPDATE {members} SET {balance} = {balance} + g.{_q('points')}"  # noqa: S608
+        f" FROM {gifts} g WHERE g.{_q('membership_id')} = {members}.{_q('id')}"
+        f" AND g.{_q('id')} IN {in_gifts} AND g.{_q('points')} > 0", ids)
+    linked = _execute(
+        f"UPDATE {gifts} SET {_q('entry_id')} = e.{_q('id')} FROM {entries} e"  # noqa: S608
+        f" WHERE e.{_q('shop_id')} = {gifts}.{_q('shop_id')}"
+        f" AND e.{_q('idempotency_key')} = 'birthday:' || {gifts}.{_q('membership_id')}"
+        f" || ':' || {gifts}.{_q('year')}"
+        f" AND {gifts}.{_q('id')} IN {in_gifts}"
+        f" RETURNING {gifts}.{_q('id')}, {gifts}.{_q('entry_id')}", ids)
+    return dict(linked)
+
+
+# What the batch reads of each card: its balance (the cap) and what the e-mail needs.
+_MEMBER_FIELDS = ("id", "shop_id", "card_number", "name", "email", "language",
+                  "marketing_consent", "points_balance")
 
 
 def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.date]],
                 now: dt.datetime, run: BirthdayRun) -> None:
-    """One batch, one transaction: lock, insert the new gifts, then their points (entries, lots,
-    balances), the ``birthday`` moment and the e-mails, for the inserted rows only."""
+    """One batch, one transaction: lock the cards (id order), insert the new gifts, then their
+    points (entries, lots, balances), the ``birthday`` moment and the e-mails, for the
+    inserted rows only."""
     celebrated_of = dict(batch)
     with transaction.atomic():
         members = {m.pk: m for m in Membership.objects.filter(
-            shop=shop, pk__in=celebrated_of).order_by("pk").select_for_update()}
+            shop=shop, pk__in=celebrated_of).only(*_MEMBER_FIELDS).order_by("pk")
+            .select_for_update()}
         rows = []
         for pk, member in members.items():
             room = max(MAX_BALANCE - member.points_balance, 0)
@@ -281,37 +342,18 @@ def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.da
         inserted = _gifts_insert(shop=shop, rows=rows, now=now)
         if not inserted:
             return
+        entry_of = _points_write(rules=rules, gift_ids=list(inserted.values()), now=now)
         gifts = []
         for pk, year, celebrated, points in rows:
-            if pk in inserted:
-                gift = BirthdayGift(pk=inserted[pk], shop=shop, membership=members[pk],
-                                    year=year, birthday=celebrated, points=points, extras=[],
-                                    given_at=now)
-                gift._state.adding, gift._state.db = False, "default"
-                gifts.append(gift)
-        with_points = [g for g in gifts if g.points > 0]
-        if with_points:
-            entries = LedgerEntry.objects.bulk_create([
-                LedgerEntry(shop=shop, membership_id=g.membership_id, points=g.points,
-                            kind=EntryKind.BIRTHDAY, reference=f"loyalty.birthdaygift:{g.pk}",
-                            idempotency_key=f"birthday:{g.membership_id}:{g.year}")
-                for g in with_points])
-            terms = _lot_expiry_terms(rules, now)
-            PointLot.objects.bulk_create([
-                PointLot(membership_id=g.membership_id, entry_id=e.pk, points=g.points,
-                         remaining=g.points, available_at=now, **terms)
-                for g, e in zip(with_points, entries, strict=True)])
-            by_points = defaultdict(list)
-            for g, e in zip(with_points, entries, strict=True):
-                g.entry = e
-                by_points[g.points].append(g.membership_id)
-                g.membership.points_balance += g.points
-            for points, ids in by_points.items():
-                Membership.objects.filter(pk__in=ids).update(
-                    points_balance=F("points_balance") + points)
-            BirthdayGift.objects.filter(pk__in=[g.pk for g in with_points]).update(
-                entry_id=Case(*[When(pk=g.pk, then=Value(g.entry_id)) for g in with_points],
-                              output_field=models.BigIntegerField()))
+            if pk not in inserted:
+                continue
+            member = members[pk]
+            gift = BirthdayGift(pk=inserted[pk], shop=shop, membership=member, year=year,
+                                birthday=celebrated, points=points, extras=[], given_at=now,
+                                entry_id=entry_of.get(inserted[pk]))
+            gift._state.adding, gift._state.db = False, "default"
+            member.points_balance += points
+            gifts.append(gift)
         moments.announce("birthday", shop=shop, gifts=gifts)
         run.emails += outbox_write_many(shop=shop, kind="birthday", messages=[{
             "key": f"birthday:{g.membership.card_number}:{g.year}",

@@ -357,7 +357,8 @@ def test_the_moment_gets_the_batch_after_its_points(shop, settings):
     seen = []
 
     def record(*, shop, gifts):
-        seen.append((shop.pk, [(g.membership_id, g.points, g.entry.points) for g in gifts]))
+        seen.append((shop.pk, [(g.membership_id, g.points, g.entry.points,
+                                g.membership.points_balance) for g in gifts]))
 
     settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS,
                               "birthday": [f"{__name__}._effect_proxy"]}
@@ -366,7 +367,7 @@ def test_the_moment_gets_the_batch_after_its_points(shop, settings):
         _give(shop, _utc(2026, 6, 15, 12))
     finally:
         _EFFECT[0] = lambda **kwargs: None
-    assert seen == [(shop.pk, [(member.pk, 250, 250)])]
+    assert seen == [(shop.pk, [(member.pk, 250, 250, 250)])]
 
 
 def test_the_cap_gives_what_still_fits_on_a_card(shop):
