@@ -33,7 +33,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import moments
+from .. import moments, sql
 from ..models import (
     BirthdayGift,
     BirthdayWindow,
@@ -341,9 +341,12 @@ def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.da
     inserted rows only."""
     celebrated_of = dict(batch)
     with transaction.atomic():
-        members = {m.pk: m for m in Membership.objects.filter(
-            shop=shop, pk__in=celebrated_of).only(*_MEMBER_FIELDS).order_by("pk")
-            .select_for_update()}
+        in_members, ids = _in(celebrated_of)
+        members = {m.pk: m for m in Membership.objects.raw(
+            f"SELECT {', '.join(_q(f) for f in _MEMBER_FIELDS)}"  # noqa: S608 (identifiers)
+            f" FROM {_q(Membership._meta.db_table)} WHERE {_q('shop_id')} = %s"
+            f" AND {_q('id')} {in_members} ORDER BY {_q('id')}{sql.for_update()}",
+            [shop.pk, *ids])}
         rows = []
         for pk, member in members.items():
             room = max(MAX_BALANCE - member.points_balance, 0)
