@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.outbox_sweep",
         "schedule": 60.0,
     },
+    # Hourly in UTC; each shop's local date and 06:00 are worked out in code.
+    "give-birthday-gifts": {
+        "task": "loyalty.tasks.birthdays_give",
+        "schedule": crontab(minute=0),
+    },
     # Named by string: the core does not import the rewards app.
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire",

@@ -101,3 +101,19 @@ def staff_invitation_sent(message: OutboxMessage) -> None:
     """After the invitation went out: the team page shows when."""
     StaffInvitation.objects.filter(pk=message.context.get("invitation_id"),
                                    shop=message.shop).update(sent_at=message.sent_at)
+
+
+# --- Birthday gifts (loyalty/services/birthdays.py) ---
+
+
+def birthday(message: OutboxMessage) -> Email | None:
+    """The birthday e-mail: the points given and what other apps added (a voucher's name and
+    code, the gift's ``extras``). Nothing to send for a card that is gone."""
+    if message.membership is None:
+        return None
+    context = message.context or {}
+    return compose(message, template="loyalty/email/birthday", context={
+        "points": int(context.get("points") or 0),
+        "extras": [extra for extra in context.get("extras") or [] if isinstance(extra, dict)],
+        "portal_url": absolute(reverse("portal:card", args=[message.shop.slug])),
+    })

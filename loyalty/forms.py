@@ -628,3 +628,40 @@ class ApiKeyForm(forms.Form):
                            help_text=_("Where it is used, e.g. “till-1” or “webshop”."))
     scope = forms.ChoiceField(label=_("Access"), choices=ApiKeyScope.choices,
                               initial=ApiKeyScope.TILL)
+
+
+# --- Birthday gift (loyalty/views/birthdays.py) ---
+
+
+class BirthdayGiftForm(forms.Form):
+    """The owner's birthday gift: points and when they arrive. program_rules_update checks the
+    numbers and saves them as a new version of the rules."""
+
+    birthday_points = WholeNumberField(
+        label=_("Birthday points"), required=False,
+        help_text=_("0 or empty: no points (a voucher alone can still be the gift)."),
+        error_messages={"invalid": _("Enter a whole number of points, such as 250.")})
+    birthday_window = forms.ChoiceField(
+        label=_("When the gift arrives"), widget=forms.RadioSelect,
+        choices=[("day", _("On the birthday")),
+                 ("before", _("Some days before the birthday")),
+                 ("week", _("On the Monday of the birthday week")),
+                 ("month", _("On the first day of the birthday month"))],
+        error_messages={"invalid_choice": _("Choose when the birthday gift arrives."),
+                        "required": _("Choose when the birthday gift arrives.")})
+    birthday_days_before = WholeNumberField(
+        label=_("Days before the birthday"), required=False,
+        help_text=_("1 to 31 days; only with “Some days before the birthday”."),
+        error_messages={"invalid": _("Enter a whole number of days, such as 7.")})
+
+    @classmethod
+    def data_for(cls, rules) -> dict:
+        return {"birthday_points": rules.birthday_points,
+                "birthday_window": rules.birthday_window,
+                "birthday_days_before": rules.birthday_days_before or ""}
+
+    def rules_values(self) -> dict:
+        data = self.cleaned_data
+        return {"birthday_points": data["birthday_points"] or 0,
+                "birthday_window": data["birthday_window"],
+                "birthday_days_before": data["birthday_days_before"] or 0}

@@ -389,7 +389,7 @@ TROUW_EFFECTS: dict[str, list[str]] = {
     "purchase": [],
     "refund": [],
     "enrolment": [],
-    "birthday": [],
+    "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
 # The e-mails the outbox sends, by kind: who renders one (a function of the app the kind
 # belongs to, ``render(message) -> loyalty.emails.Email | None``; None: nothing to send any
@@ -406,6 +406,8 @@ TROUW_EMAIL_KINDS: dict[str, dict] = {
                        "label": _("Voucher")},
     "voucher_expiring": {"render": "rewards.emails.voucher_expiring", "marketing": True,
                          "label": _("Voucher expiry reminder")},
+    "birthday": {"render": "loyalty.emails.birthday", "marketing": True,
+                 "label": _("Birthday")},
 }
 # The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
 # wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before
@@ -437,6 +439,18 @@ TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).
 TROUW_PUBLIC_PAGE_PANELS = ["public_rewards"]
+# Birthday gifts (loyalty/services/birthdays.py). A birthday set or changed less than this many
+# days before it falls counts from the next year. What other apps add to the gift (a voucher),
+# in words for pages and the owner: dotted paths of ``describe(*, shop) -> str | None``; the
+# job runs for a shop whose program gives birthday points or one of these gives something.
+TROUW_BIRTHDAY_NOTICE_DAYS = int(os.environ.get("TROUW_BIRTHDAY_NOTICE_DAYS", "30"))
+if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
+    raise ImproperlyConfigured("TROUW_BIRTHDAY_NOTICE_DAYS must be 0 to 365 days")
+TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
+# Cards per transaction of the birthday job (locked, given and e-mailed together).
+TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
+if TROUW_BIRTHDAY_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("TROUW_BIRTHDAY_BATCH_SIZE must be 1 or more")
 
 LOGGING = {
     "version": 1,

@@ -59,3 +59,11 @@ def staff_invitations_expire() -> int:
 @shared_task
 def idempotent_requests_prune() -> int:
     return services.idempotent_requests_prune()
+
+
+# --- Birthday gifts (loyalty/services/birthdays.py) ---
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=1800, soft_time_limit=1700)
+def birthdays_give(shop_id: int | None = None) -> int:
+    """Hourly: every shop whose clock shows 06:00 or later gives its due birthday gifts (or only
+    ``shop_id``'s). Safe to run twice, at once too: each gift is written once a year."""
+    return sum(run.given for run in services.birthdays_give_all(shop_id=shop_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +46,9 @@ class JoinForm(forms.Form):
                 "Joining with a phone number only? No password needed.")
         if birthday_gift:
             self.fields["birthday"].help_text = _(
-                "On your birthday you get %(gift)s.") % {"gift": birthday_gift}
+                "On your birthday you get %(gift)s.") % {"gift": birthday_gift} + " " + _(
+                "A birthday within the next %(days)s days counts from next year.") % {
+                "days": settings.TROUW_BIRTHDAY_NOTICE_DAYS}
         if privacy_url:
             self.fields["marketing_consent"].help_text = format_html(
                 '{} <a href="{}">{}</a>',

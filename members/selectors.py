@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loyalty import services as loyalty_services
 from loyalty.models import Shop
 
 # Where a member can complain about how their data is handled, by the shop's country.
@@ -22,12 +26,32 @@ SUPERVISORY_AUTHORITIES = {
 
 
 def shop_birthday_gift(*, shop: Shop) -> str | None:
-    """What a member gets from ``shop`` on their birthday, in words, or None.
+    """What a member gets from ``shop`` on their birthday, in words ("250 points and a voucher
+    for a free coffee"), or None: then the pages promise nothing and the birthday field stays
+    optional and neutral. The core's rules give the points; other apps add theirs
+    (settings.TROUW_BIRTHDAY_GIFT_EXTRAS)."""
+    return loyalty_services.birthday_gift_words(shop=shop)
 
-    No shop has a birthday gift yet (that comes with a later issue), so this is None and the
-    pages promise nothing: the birthday field stays optional and neutral. Once a shop can set a
-    gift, return its description here and the join form and the privacy statement say it."""
-    return None
+
+def birthday_notice(*, shop: Shop, birthday: dt.date | None,
+                    set_at: dt.datetime | None = None) -> str | None:
+    """What to tell a member who just entered ``birthday``: that the gift starts next year
+    when their coming birthday falls within the notice days; None when it counts, or when the
+    shop gives no birthday gift."""
+    if birthday is None or shop_birthday_gift(shop=shop) is None:
+        return None
+    set_at = set_at or timezone.now()
+    counts_from = loyalty_services.birthday_counts_from(shop=shop, birthday=birthday,
+                                                        set_at=set_at)
+    today = loyalty_services.shop_local_now(shop=shop, now=set_at).date()
+    upcoming = loyalty_services.birthday_in_year(birthday, today.year)
+    if upcoming < today:
+        upcoming = loyalty_services.birthday_in_year(birthday, today.year + 1)
+    if counts_from <= upcoming:
+        return None
+    return _("Your birthday gift starts next year: your birthday is too close now (a "
+             "birthday counts when it is entered at least %(days)s days before).") % {
+        "days": settings.TROUW_BIRTHDAY_NOTICE_DAYS}
 
 
 def shop_website_label(*, shop: Shop) -> str:

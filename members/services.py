@@ -147,12 +147,14 @@ def member_enrol(
             "There is already a member with this %(what)s at %(shop)s."
         ) % {"what": _("e-mail address") if field == "email" else _("phone number"),
              "shop": shop.name}, code="duplicate")]})
+    now = timezone.now()
     for _attempt in range(_CARD_ATTEMPTS):
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(
                     shop=shop, user=user, card_number=card_number_new(),
-                    birthday=birthday, language=language, source=source,
+                    birthday=birthday, birthday_set_at=now if birthday else None,
+                    language=language, source=source,
                     **details,
                 )
                 if marketing_consent:

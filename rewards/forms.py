@@ -238,11 +238,21 @@ class RewardForm(forms.ModelForm):
 class RewardSettingsForm(forms.ModelForm):
     class Meta:
         model = RewardSettings
-        fields = ["expired_vouchers_return_points", "pay_with_points", "pay_with_points_cap"]
+        fields = ["expired_vouchers_return_points", "pay_with_points", "pay_with_points_cap",
+                  "birthday_reward"]
         help_texts = {
             "expired_vouchers_return_points": _(
                 "Either way the reward's stock comes back: the item was never handed out."),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only this shop's rewards; the service checks it again.
+        field = self.fields["birthday_reward"]
+        field.queryset = Reward.objects.for_shop(self.instance.shop).order_by(
+            "display_order", "pk")
+        field.empty_label = _("No voucher, only the birthday points")
+        field.error_messages["invalid_choice"] = _("Choose one of your rewards, or none.")
 
 
 class PayWithPointsForm(forms.Form):

@@ -116,8 +116,12 @@ class Voucher(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=VoucherStatus.choices,
                               default=VoucherStatus.OPEN)
     points_spent = models.PositiveIntegerField(_("points"))
-    redemption_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT,
-                                            related_name="voucher")
+    # The points' redemption; none for a gift (a birthday voucher costs no points).
+    redemption_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True,
+                                            blank=True, related_name="voucher")
+    # The birthday gift a gift voucher came with ("loyalty.birthdaygift" id); one per gift.
+    birthday_gift = models.OneToOneField("loyalty.BirthdayGift", on_delete=models.PROTECT,
+                                         null=True, blank=True, related_name="+")
     return_entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, null=True,
                                         blank=True, related_name="returned_voucher")
     created_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
@@ -144,6 +148,13 @@ class Voucher(models.Model):
                 condition=~models.Q(status="used") | models.Q(used_at__isnull=False),
                 name="voucher_used_has_time",
             ),
+            # Claimed with points (a redemption entry) or given (no points), nothing between.
+            models.CheckConstraint(
+                condition=models.Q(redemption_entry__isnull=False, points_spent__gt=0)
+                | models.Q(redemption_entry__isnull=True, points_spent=0,
+                           birthday_gift__isnull=False),
+                name="voucher_claimed_or_given",
+            ),
         ]
         indexes = [
             models.Index(fields=["membership", "reward", "created_at"],
@@ -165,6 +176,10 @@ class RewardSettings(models.Model):
         _("staff may take points off a purchase as money"), default=False)
     pay_with_points_cap = models.PositiveIntegerField(
         _("most points per purchase"), null=True, blank=True)
+    birthday_reward = models.ForeignKey(
+        Reward, verbose_name=_("birthday gift"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+        help_text=_("Members get a voucher for this reward with their birthday gift, free."))
 
     class Meta:
         verbose_name = _("reward settings")

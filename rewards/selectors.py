@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.models import Membership, Shop
 
-from .models import Reward, Voucher, VoucherStatus
+from .models import Reward, RewardSettings, Voucher, VoucherStatus
 
 
 def reward_unavailable_reason(*, reward: Reward, now: dt.datetime) -> str | None:
@@ -81,3 +81,13 @@ def voucher_used_by_name(*, voucher: Voucher) -> str:
     if voucher.used_by_api_key_id:
         return voucher.used_by_api_key.name
     return ""
+
+
+def birthday_reward_words(*, shop: Shop) -> str | None:
+    """What the rewards app adds to a birthday gift, in words (settings'
+    TROUW_BIRTHDAY_GIFT_EXTRAS): "a voucher for a free coffee", or None."""
+    reward = (Reward.objects.filter(pk__in=RewardSettings.objects.filter(
+        shop=shop).values("birthday_reward")).only("name").first())
+    if reward is None:
+        return None
+    return _("a voucher for %(reward)s") % {"reward": reward.name}

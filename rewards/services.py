@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from loyalty import services as loyalty_services
-from loyalty.models import ApiKey, EntryKind, LedgerEntry, Shop, User
+from loyalty.models import ApiKey, BirthdayGift, EntryKind, LedgerEntry, Shop, User
 from loyalty.points import MAX_BALANCE, points_as_money
 from loyalty.services import field_error
 
@@ -59,15 +59,24 @@ def reward_settings_for(*, shop: Shop) -> RewardSettings:
 
 
 def reward_settings_update(*, shop: Shop, expired_vouchers_return_points: bool,
-                           pay_with_points: bool, pay_with_points_cap: int | None) -> (
-        RewardSettings):
+                           pay_with_points: bool, pay_with_points_cap: int | None,
+                           birthday_reward: Reward | int | None = None) -> RewardSettings:
+    """``birthday_reward``: the reward (or its id) members get a free voucher for with their
+    birthday gift; None for none. It must be one of the shop's rewards."""
     if pay_with_points_cap is not None and pay_with_points_cap <= 0:
         raise field_error("pay_with_points_cap", _("Enter a number above zero, or leave it "
                                                    "empty."))
+    reward_id = birthday_reward.pk if isinstance(birthday_reward, Reward) else birthday_reward
+    reward = None
+    if reward_id is not None:
+        reward = Reward.objects.for_shop(shop).filter(pk=reward_id).first()
+        if reward is None:
+            raise field_error("birthday_reward", _("Choose one of your rewards, or none."))
     settings_row = reward_settings_for(shop=shop)
     settings_row.expired_vouchers_return_points = expired_vouchers_return_points
     settings_row.pay_with_points = pay_with_points
     settings_row.pay_with_points_cap = pay_with_points_cap
+    settings_row.birthday_reward = reward
     settings_row.save()
     return settings_row
 
@@ -497,9 +506,11 @@ def _voucher_close(*, voucher_id: int, shop: Shop, status: str, give_back: bool,
             status=status, closed_at=now)
         if closed != 1:
             return None
-        Reward.objects.filter(pk=voucher.reward_id, stock_total__isnull=False,
-                              stock_claimed__gt=0).update(stock_claimed=F("stock_claimed") - 1)
-        if give_back:
+        claimed = voucher.redemption_entry_id is not None  # a birthday voucher was given
+        if claimed:
+            Reward.objects.filter(pk=voucher.reward_id, stock_total__isnull=False,
+                                  stock_claimed__gt=0).update(stock_claimed=F("stock_claimed") - 1)
+        if give_back and claimed and voucher.points_spent > 0:
             entry = loyalty_services.points_credit(
                 shop=shop, membership_id=voucher.membership_id, points=voucher.points_spent,
                 kind=EntryKind.REVERSAL, reverses=voucher.redemption_entry,
@@ -583,3 +594,38 @@ def points_pay(*, shop: Shop, membership_id: int, points: int, by: User | None =
             raise
         raise loyalty_services.DuplicateRequest(existing) from None
     return entry, money
+
+
+# --- Birthday vouchers -------------------------------------------------------------------------
+
+
+def birthday_vouchers_issue(*, shop: Shop, gifts: list[BirthdayGift]) -> list[Voucher]:
+    """The ``birthday`` moment's effect (settings.TROUW_EFFECTS): a free voucher of the shop's
+    birthday reward for each gift of the batch, in one statement, recorded in the gift's
+    ``extras`` (``{"kind": "voucher", "name": …, "code": …}``) for the e-mail and the portal.
+    Runs in the batch's transaction: the vouchers exist exactly when the gifts do."""
+    settings_row = (RewardSettings.objects.filter(shop=shop, birthday_reward__isnull=False)
+                    .select_related("birthday_reward").first())
+    if settings_row is None or not gifts:
+        return []
+    reward = settings_row.birthday_reward
+    now = timezone.now()
+    for _attempt in range(5):
+        vouchers = [Voucher(shop=shop, reward=reward, membership_id=gift.membership_id,
+                            code=voucher_code_new(), points_spent=0, birthday_gift_id=gift.pk,
+                            expires_at=now + dt.timedelta(days=reward.voucher_valid_days))
+                    for gift in gifts]
+        try:
+            with transaction.atomic():
+                Voucher.objects.bulk_create(vouchers)
+            break
+        except IntegrityError as exc:
+            if "code" not in str(exc):
+                raise
+    else:
+        raise RuntimeError("Could not draw free voucher codes")
+    for gift, voucher in zip(gifts, vouchers, strict=True):
+        gift.extras = [*gift.extras, {"kind": "voucher", "name": reward.name,
+                                      "code": voucher_code_display(voucher.code)}]
+    BirthdayGift.objects.bulk_update(gifts, ["extras"])
+    return vouchers

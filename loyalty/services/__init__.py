@@ -9,6 +9,7 @@
 - ``api_keys``: API keys and the Idempotency-Key records.
 - ``outbox``: what must happen after a commit (e-mails): written, sent, retried, swept.
 - ``consent``: marketing consent changes and the unsubscribe link's token.
+- ``birthdays``: birthday gifts, given once a year from 06:00 on the shop's clock.
 
 Plain, keyword-only functions called by views, API views, tasks and management commands alike.
 Bad input raises ``django.core.exceptions.ValidationError`` with a translated message and
@@ -19,6 +20,17 @@ from .api_keys import (
     api_key_create,
     api_key_revoke,
     idempotent_requests_prune,
+)
+from .birthdays import (
+    birthday_counts_from,
+    birthday_gift_date,
+    birthday_gift_sentence,
+    birthday_gift_words,
+    birthday_gifts_give,
+    birthday_in_year,
+    birthdays_due,
+    birthdays_give_all,
+    shop_local_now,
 )
 from .common import (
     MAX_AMOUNT,
@@ -94,6 +106,14 @@ __all__ = [
     "UNSUBSCRIBE_SALT",
     "api_key_create",
     "api_key_revoke",
+    "birthday_counts_from",
+    "birthday_gift_date",
+    "birthday_gift_sentence",
+    "birthday_gift_words",
+    "birthday_gifts_give",
+    "birthday_in_year",
+    "birthdays_due",
+    "birthdays_give_all",
     "field_error",
     "idempotent_requests_prune",
     "membership_lock",
@@ -118,6 +138,7 @@ __all__ = [
     "purchase_refund",
     "purchase_undo",
     "shop_create",
+    "shop_local_now",
     "shop_slug_free",
     "shop_slug_from_name",
     "shop_update",

@@ -14,7 +14,7 @@ from loyalty.forms import add_errors
 from loyalty.models import MembershipSource
 from loyalty.templatetags.trouw import phone as phone_display
 
-from .. import services
+from .. import selectors, services
 from ..forms import CounterEnrolForm
 
 
@@ -39,6 +39,10 @@ def enrol(request):
                 membership.email)
             messages.success(request, _("%(name)s is a member now. Card number: %(card)s.") % {
                 "name": who, "card": membership.card_number_display})
+            notice = selectors.birthday_notice(shop=request.shop, birthday=membership.birthday,
+                                               set_at=membership.birthday_set_at)
+            if notice:
+                messages.info(request, notice)
             return redirect("counter:member", shop_slug=request.shop.slug,
                             card_number=membership.card_number)
     form.focus_first()

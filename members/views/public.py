@@ -108,6 +108,10 @@ def shop_page(request, shop_slug: str):
             add_errors(form, exc)
         else:
             portal_url = reverse("portal:card", args=[shop.slug])
+            notice = selectors.birthday_notice(shop=shop, birthday=membership.birthday,
+                                               set_at=membership.birthday_set_at)
+            if notice:
+                messages.info(request, notice)
             if new_user is not None:
                 setattr(request, QUIET_ATTR, True)  # our welcome says it; allauth's would repeat
                 setup_user_email(request, new_user, [])

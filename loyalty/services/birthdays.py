@@ -1,0 +1,417 @@
+"""Birthday gifts: each shop gives its members' birthday gifts from 06:00 in the shop's own time
+zone, on the day, some days before, at the start of the birthday week or of the birthday month
+(the program rules), exactly once per member and year.
+
+Exactly once is held by the database: ``BirthdayGift`` is unique on (membership, year), where the
+year is the year of the birthday being celebrated. A batch is one transaction: lock the batch's
+cards (in id order), insert its gift rows skipping those that exist (``ON CONFLICT DO NOTHING
+RETURNING``), and only for the rows really inserted write the ledger entries, their lots and the
+balances, then announce the ``birthday`` moment (other apps add a voucher) and write the e-mails
+to the outbox. A second run, a retried task or a run after a worker was killed half-way gives
+nothing twice: a committed batch's rows are there, an interrupted batch left nothing.
+
+Rules of the day: Feb 29 birthdays are celebrated on Feb 28 in other years; a birthday set or
+changed less than ``TROUW_BIRTHDAY_NOTICE_DAYS`` before it falls counts from the next year, and
+no gift comes within 365 days of the last one (a changed birthday earns no second gift); a run
+after missed days gives the gifts of up to 7 days back, no older ones."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .. import moments, sql
+from ..models import (
+    BirthdayGift,
+    BirthdayWindow,
+    EntryKind,
+    ExpiryPolicy,
+    LedgerEntry,
+    Membership,
+    PointLot,
+    ProgramRules,
+    Shop,
+)
+from ..points import MAX_BALANCE
+from .common import points_display
+from .outbox import outbox_write_many
+from .rules import program_rules_current
+
+logger = logging.getLogger(__name__)
+
+GIFT_HOUR = 6  # gifts of the day are given from 06:00 in the shop's time zone
+CATCH_UP_DAYS = 7  # a run after missed days gives the gifts of up to this many days back
+GIFT_GAP_DAYS = 365  # no second gift within this many days of the last one
+# Far enough ahead to find every birthday whose gift is due today: a month window gives on the
+# 1st the birthdays up to the 31st, "before" at most 31 days ahead (the rules' limit).
+_LOOK_AHEAD_DAYS = 62
+
+
+def birthday_in_year(birthday: dt.date, year: int) -> dt.date:
+    """The day ``birthday`` is celebrated in ``year``: Feb 29 is Feb 28 in other years."""
+    if birthday.month == 2 and birthday.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return birthday.replace(year=year)
+
+
+def birthday_gift_date(*, rules: ProgramRules, celebrated: dt.date) -> dt.date:
+    """The day the gift of a birthday celebrated on ``celebrated`` arrives, under ``rules``:
+    the day itself, N days before, the Monday of its week, or the 1st of its month."""
+    if rules.birthday_window == BirthdayWindow.DAYS_BEFORE:
+        return celebrated - dt.timedelta(days=rules.birthday_days_before)
+    if rules.birthday_window == BirthdayWindow.WEEK:
+        return celebrated - dt.timedelta(days=celebrated.weekday())
+    if rules.birthday_window == BirthdayWindow.MONTH:
+        return celebrated.replace(day=1)
+    return celebrated
+
+
+def shop_local_now(*, shop: Shop, now: dt.datetime | None = None) -> dt.datetime:
+    """The time on the shop's clock (its time zone), summer time included."""
+    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(shop.time_zone))
+
+
+def birthday_counts_from(*, shop: Shop, birthday: dt.date, set_at: dt.datetime | None = None,
+                         rules: ProgramRules | None = None) -> dt.date:
+    """The first birthday (the day it is celebrated) that a birthday entered at ``set_at``
+    earns a gift for: this year's, unless it falls less than the notice days after
+    ``set_at`` (or has passed), then next year's. What the member is told when entering it."""
+    today = shop_local_now(shop=shop, now=set_at).date()
+    notice = dt.timedelta(days=settings.TROUW_BIRTHDAY_NOTICE_DAYS)
+    for year in (today.year, today.year + 1, today.year + 2):
+        celebrated = birthday_in_year(birthday, year)
+        if celebrated - notice >= today:
+            return celebrated
+    raise AssertionError("unreachable: two years ahead is always far enough")  # noqa: S101
+
+
+def birthday_gift_extras_words(*, shop: Shop) -> list[str]:
+    """What other apps add to the shop's birthday gift, in words (settings'
+    ``TROUW_BIRTHDAY_GIFT_EXTRAS``): e.g. ["a voucher for a free coffee"]."""
+    words = []
+    for path in settings.TROUW_BIRTHDAY_GIFT_EXTRAS:
+        text = import_string(path)(shop=shop)
+        if text:
+            words.append(str(text))
+    return words
+
+
+def birthday_gift_words(*, shop: Shop, rules: ProgramRules | None = None) -> str | None:
+    """What a member gets on their birthday, in words ("250 points and a voucher for a free
+    coffee"), or None when the shop gives no birthday gift."""
+    rules = rules or program_rules_current(shop=shop)
+    parts = []
+    if rules.birthday_points:
+        parts.append(ngettext("%(points)s point", "%(points)s points",
+                              rules.birthday_points) % {
+            "points": points_display(rules.birthday_points)} if not rules.is_stamp_card
+            else ngettext("%(points)s stamp", "%(points)s stamps", rules.birthday_points) % {
+                "points": points_display(rules.birthday_points)})
+    parts.extend(birthday_gift_extras_words(shop=shop))
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return _("%(first)s and %(last)s") % {"first": ", ".join(parts[:-1]), "last": parts[-1]}
+
+
+def birthday_gift_sentence(*, shop: Shop, rules: ProgramRules | None = None) -> str:
+    """The owner's sentence of what members get and when: "Members get 250 points from 7 days
+    before their birthday, from 06:00."."""
+    rules = rules or program_rules_current(shop=shop)
+    gift = birthday_gift_words(shop=shop, rules=rules)
+    if gift is None:
+        return _("Members get no birthday gift.")
+    if rules.birthday_window == BirthdayWindow.DAYS_BEFORE:
+        return ngettext(
+            "Members get %(gift)s from %(days)s day before their birthday, from 06:00.",
+            "Members get %(gift)s from %(days)s days before their birthday, from 06:00.",
+            rules.birthday_days_before) % {"gift": gift, "days": rules.birthday_days_before}
+    if rules.birthday_window == BirthdayWindow.WEEK:
+        return _("Members get %(gift)s on the Monday of their birthday week, from 06:00.") % {
+            "gift": gift}
+    if rules.birthday_window == BirthdayWindow.MONTH:
+        return _("Members get %(gift)s on the first day of their birthday month, from "
+                 "06:00.") % {"gift": gift}
+    return _("Members get %(gift)s on their birthday, from 06:00.") % {"gift": gift}
+
+
+# --- The job ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BirthdayRun:
+    """What one run did for a shop."""
+
+    shop_id: int
+    local_date: dt.date
+    due: int = 0  # members found with a gift due
+    given: int = 0  # gifts written by this run
+    points: int = 0
+    emails: int = 0
+    seconds: float = 0.0
+
+
+def _due_celebrations(*, rules: ProgramRules, through: dt.date) -> list[dt.date]:
+    """The birthdays (days celebrated) whose gift falls in the catch-up window ending
+    ``through``: from ``CATCH_UP_DAYS`` back up to and including ``through``."""
+    first = through - dt.timedelta(days=CATCH_UP_DAYS)
+    days = []
+    for offset in range(-CATCH_UP_DAYS - 1, _LOOK_AHEAD_DAYS):
+        celebrated = through + dt.timedelta(days=offset)
+        if first <= birthday_gift_date(rules=rules, celebrated=celebrated) <= through:
+            days.append(celebrated)
+    return days
+
+
+def _local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
+
+
+def birthdays_due(*, shop: Shop, rules: ProgramRules,
+                  through: dt.date) -> list[tuple[int, dt.date]]:
+    """(membership id, day celebrated) of every member whose gift is due by ``through`` (the
+    shop's local date) and not given: one indexed query (the index on shop, month(birthday),
+    day(birthday)), in id order."""
+    celebrations = _due_celebrations(rules=rules, through=through)
+    if not celebrations:
+        return []
+    zone = zoneinfo.ZoneInfo(shop.time_zone)
+    notice = settings.TROUW_BIRTHDAY_NOTICE_DAYS
+    match = Q()
+    for celebrated in celebrations:
+        days = [celebrated.day]
+        if celebrated.month == 2 and celebrated.day == 28 and not calendar.isleap(celebrated.year):
+            days.append(29)
+        # Set or changed at least ``notice`` days before it falls: before the local midnight
+        # that starts the day ``notice - 1`` days before it.
+        cutoff = _local_midnight(celebrated - dt.timedelta(days=notice - 1), zone)
+        match |= (Q(birthday__month=celebrated.month, birthday__day__in=days)
+                  & (Q(birthday_set_at__isnull=True) | Q(birthday_set_at__lt=cutoff)))
+    last_gift = (BirthdayGift.objects.filter(membership=OuterRef("pk"))
+                 .order_by("-birthday").values("birthday")[:1])
+    rows = (Membership.objects.filter(shop=shop, birthday__isnull=False).filter(match)
+            .annotate(last_gift=Subquery(last_gift))
+            .values_list("pk", "birthday", "last_gift").order_by("pk"))
+    wanted = set(celebrations)
+    years = sorted({day.year for day in celebrations})
+    due = []
+    for pk, birthday, last in rows:
+        for year in years:
+            celebrated = birthday_in_year(birthday, year)
+            if celebrated not in wanted:
+                continue
+            # One gift a year, and none within 365 days of the last (a changed birthday).
+            if last is None or (celebrated - last).days >= GIFT_GAP_DAYS:
+                due.append((pk, celebrated))
+            break
+    return due
+
+
+def _lot_expiry_terms(rules: ProgramRules, now: dt.datetime) -> dict:
+    """The expiry terms of points given now under ``rules``, stored on the lot (never
+    retroactive): a date N months on, or N months without a purchase."""
+    if rules.expiry_policy == ExpiryPolicy.AFTER_EARNING and rules.expiry_months:
+        return {"expires_at": now + relativedelta(months=rules.expiry_months),
+                "inactivity_months": None}
+    if rules.expiry_policy == ExpiryPolicy.INACTIVITY and rules.expiry_months:
+        return {"expires_at": None, "inactivity_months": rules.expiry_months}
+    return {"expires_at": None, "inactivity_months": None}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _in(ids) -> tuple[str, list]:
+    """``IN`` a list of ids: on PostgreSQL one array parameter (``= ANY(%s)``: a statement of a
+    thousand placeholders costs the driver more than the database), elsewhere a list."""
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [ids]
+    return f"IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _execute(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _gifts_insert(*, shop: Shop, rows: list[tuple[int, int, dt.date, int]],
+                  now: dt.datetime) -> dict[int, int]:
+    """Insert (membership id, year, day celebrated, points) gift rows, skipping those the
+    database has (unique membership + year). Returns {membership id: new gift id} of the rows
+    really inserted. The same statement on PostgreSQL and SQLite (3.35+)."""
+    if not rows:
+        return {}
+    columns = ["shop_id", "membership_id", "year", "birthday", "points", "extras", "given_at"]
+    extras = BirthdayGift._meta.get_field("extras").get_db_prep_save([], connection)
+    given_at = BirthdayGift._meta.get_field("given_at").get_db_prep_save(now, connection)
+    birthday_field = BirthdayGift._meta.get_field("birthday")
+    if connection.vendor == "postgresql":
+        # One array per column (unnest): five parameters instead of seven per row.
+        members, years, days, points = (list(column) for column in zip(*rows, strict=True))
+        source = ("SELECT %s, m, y, d, p, %s, %s FROM unnest(%s::bigint[], %s::int[],"
+                  " %s::date[], %s::int[]) AS r(m, y, d, p)")
+        params = [shop.pk, extras, given_at, members, years, days, points]
+    else:
+        params = []
+        for membership_id, year, celebrated, points in rows:
+            params.extend([shop.pk, membership_id, year,
+                           birthday_field.get_db_prep_save(celebrated, connection), points,
+                           extras, given_at])
+        source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    sql = (f"INSERT INTO {_q(BirthdayGift._meta.db_table)}"  # noqa: S608 (identifiers only)
+           f" ({', '.join(_q(c) for c in columns)}) {source}"
+           f" ON CONFLICT ({_q('membership_id')}, {_q('year')}) DO NOTHING"
+           f" RETURNING {_q('id')}, {_q('membership_id')}")
+    return {membership_id: gift_id for gift_id, membership_id in _execute(sql, params)}
+
+
+def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime) -> dict[int, int]:
+    """For the gifts ``gift_ids`` with points: their ledger entries, the entries' lots (with the
+    rules' expiry terms), the cached balances and the gifts' link to their entry, each one
+    statement read from the gift rows (no row by row). Returns {gift id: entry id}."""
+    gifts, entries, lots, members = (_q(m._meta.db_table) for m in (
+        BirthdayGift, LedgerEntry, PointLot, Membership))
+    in_gifts, ids = _in(gift_ids)
+    at = LedgerEntry._meta.get_field("created_at").get_db_prep_save(now, connection)
+    # The entry's idempotency key repeats the gift's uniqueness: "birthday:<card id>:<year>".
+    key = f"'birthday:' || g.{_q('membership_id')} || ':' || g.{_q('year')}"
+    rows = _execute(
+        f"INSERT INTO {entries} ({_q('shop_id')}, {_q('membership_id')}, {_q('points')},"  # noqa: S608
+        f" {_q('kind')}, {_q('reference')}, {_q('note')}, {_q('customer_note')},"
+        f" {_q('idempotency_key')}, {_q('created_at')})"
+        f" SELECT g.{_q('shop_id')}, g.{_q('membership_id')}, g.{_q('points')}, %s,"
+        f" 'loyalty.birthdaygift:' || g.{_q('id')}, '', '', {key}, %s"
+        f" FROM {gifts} g WHERE g.{_q('id')} {in_gifts} AND g.{_q('points')} > 0"
+        f" RETURNING {_q('id')}",
+        [EntryKind.BIRTHDAY, at, *ids])
+    if not rows:
+        return {}
+    terms = _lot_expiry_terms(rules, now)
+    date_prep = PointLot._meta.get_field("available_at").get_db_prep_save
+    in_entries, entry_ids = _in(row[0] for row in rows)
+    _execute(
+        f"INSERT INTO {lots} ({_q('membership_id')}, {_q('entry_id')}, {_q('points')},"  # noqa: S608
+        f" {_q('remaining')}, {_q('available_at')}, {_q('expires_at')},"
+        f" {_q('inactivity_months')})"
+        f" SELECT e.{_q('membership_id')}, e.{_q('id')}, e.{_q('points')}, e.{_q('points')},"
+        f" %s, %s, %s FROM {entries} e WHERE e.{_q('id')} {in_entries}",
+        [date_prep(now, connection), date_prep(terms["expires_at"], connection),
+         terms["inactivity_months"], *entry_ids])
+    balance = _q("points_balance")
+    _execute(
+        f"UPDATE {members} SET {balance} = {balance} + g.{_q('points')}"  # noqa: S608
+        f" FROM {gifts} g WHERE g.{_q('membership_id')} = {members}.{_q('id')}"
+        f" AND g.{_q('id')} {in_gifts} AND g.{_q('points')} > 0", ids)
+    linked = _execute(
+        f"UPDATE {gifts} SET {_q('entry_id')} = e.{_q('id')} FROM {entries} e"  # noqa: S608
+        f" WHERE e.{_q('shop_id')} = {gifts}.{_q('shop_id')}"
+        f" AND e.{_q('idempotency_key')} = 'birthday:' || {gifts}.{_q('membership_id')}"
+        f" || ':' || {gifts}.{_q('year')}"
+        f" AND {gifts}.{_q('id')} {in_gifts}"
+        f" RETURNING {gifts}.{_q('id')}, {gifts}.{_q('entry_id')}", ids)
+    return dict(linked)
+
+
+# What the batch reads of each card: its balance (the cap) and what the e-mail needs.
+_MEMBER_FIELDS = ("id", "shop_id", "card_number", "name", "email", "language",
+                  "marketing_consent", "points_balance")
+
+
+def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.date]],
+                now: dt.datetime, run: BirthdayRun) -> None:
+    """One batch, one transaction: lock the cards (id order), insert the new gifts, then their
+    points (entries, lots, balances), the ``birthday`` moment and the e-mails, for the
+    inserted rows only."""
+    celebrated_of = dict(batch)
+    with transaction.atomic():
+        in_members, ids = _in(celebrated_of)
+        members = {m.pk: m for m in Membership.objects.raw(
+            f"SELECT {', '.join(_q(f) for f in _MEMBER_FIELDS)}"  # noqa: S608 (identifiers)
+            f" FROM {_q(Membership._meta.db_table)} WHERE {_q('shop_id')} = %s"
+            f" AND {_q('id')} {in_members} ORDER BY {_q('id')}{sql.for_update()}",
+            [shop.pk, *ids])}
+        rows = []
+        for pk, member in members.items():
+            room = max(MAX_BALANCE - member.points_balance, 0)
+            points = min(rules.birthday_points, room)  # a full card gets what still fits
+            celebrated = celebrated_of[pk]
+            rows.append((pk, celebrated.year, celebrated, points))
+        inserted = _gifts_insert(shop=shop, rows=rows, now=now)
+        if not inserted:
+            return
+        entry_of = _points_write(rules=rules, gift_ids=list(inserted.values()), now=now)
+        gifts = []
+        for pk, year, celebrated, points in rows:
+            if pk not in inserted:
+                continue
+            member = members[pk]
+            gift = BirthdayGift(pk=inserted[pk], shop=shop, membership=member, year=year,
+                                birthday=celebrated, points=points, extras=[], given_at=now,
+                                entry_id=entry_of.get(inserted[pk]))
+            gift._state.adding, gift._state.db = False, "default"
+            member.points_balance += points
+            gifts.append(gift)
+        moments.announce("birthday", shop=shop, gifts=gifts)
+        run.emails += outbox_write_many(shop=shop, kind="birthday", messages=[{
+            "key": f"birthday:{g.membership.card_number}:{g.year}",
+            "to": g.membership.email, "language": g.membership.language,
+            "membership": g.membership,
+            "context": {"gift_id": g.pk, "points": g.points, "year": g.year,
+                        "extras": g.extras},
+        } for g in gifts])
+        run.given += len(gifts)
+        run.points += sum(g.points for g in gifts)
+
+
+def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
+                        batch_size: int | None = None) -> BirthdayRun:
+    """Give ``shop``'s birthday gifts that are due: today's from 06:00 on the shop's clock, and
+    those of up to 7 days back that a missed run did not give. Safe to run any number of times,
+    at once too: what was given is never given again."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    batch_size = batch_size or settings.TROUW_BIRTHDAY_BATCH_SIZE
+    local = shop_local_now(shop=shop, now=now)
+    run = BirthdayRun(shop_id=shop.pk, local_date=local.date())
+    rules = program_rules_current(shop=shop)
+    if rules.birthday_points or birthday_gift_extras_words(shop=shop):
+        through = local.date() if local.hour >= GIFT_HOUR else local.date() - dt.timedelta(days=1)
+        due = birthdays_due(shop=shop, rules=rules, through=through)
+        run.due = len(due)
+        for start in range(0, len(due), batch_size):
+            _batch_give(shop=shop, rules=rules, batch=due[start:start + batch_size], now=now,
+                        run=run)
+    run.seconds = time.monotonic() - started
+    logger.info("birthdays shop=%s local_date=%s due=%s given=%s points=%s emails=%s "
+                "duration=%.3fs", shop.pk, run.local_date, run.due, run.given, run.points,
+                run.emails, run.seconds)
+    return run
+
+
+def birthdays_give_all(*, now: dt.datetime | None = None,
+                       shop_id: int | None = None) -> list[BirthdayRun]:
+    """The hourly job: every shop (or the one ``shop_id``) whose clock shows 06:00 or later
+    gives its due gifts. Shops before 06:00 wait for a later hour."""
+    now = now or timezone.now()
+    shops = Shop.objects.select_related("current_rules").order_by("pk")
+    if shop_id is not None:
+        shops = shops.filter(pk=shop_id)
+    return [birthday_gifts_give(shop=shop, now=now) for shop in shops
+            if shop_local_now(shop=shop, now=now).hour >= GIFT_HOUR]
