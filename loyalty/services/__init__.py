@@ -6,6 +6,7 @@
 - ``rules``: the program rules (points, steps, stamp cards).
 - ``ledger``: the points ledger (spend, credit, adjust, stamp cards, sign-up bonus).
 - ``purchases``: purchases, their effects, refunds and undo.
+- ``expiry``: points expiry (the terms of a lot, the nightly job, the reminders).
 - ``api_keys``: API keys and the Idempotency-Key records.
 
 Plain, keyword-only functions called by views, API views, tasks and management commands alike.
@@ -25,6 +26,9 @@ from .common import (
     money_display,
     money_parse,
     points_display,
+)
+from .expiry import (
+    lot_terms,
 )
 from .ledger import (
     membership_lock,
@@ -80,6 +84,7 @@ __all__ = [
     "api_key_revoke",
     "field_error",
     "idempotent_requests_prune",
+    "lot_terms",
     "membership_lock",
     "membership_spendable_points",
     "money_display",
