@@ -14,6 +14,7 @@ import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -381,3 +382,68 @@ def program_sentence(*, rules: ProgramRules, currency: str) -> str:
                     "%(rate)s points for every %(unit)s you spend; 100 points are worth "
                     "%(value)s.", rules.points_per_unit) % {
         "rate": points(rules.points_per_unit), "unit": money(1, currency), **value}
+
+
+# --- Points expiry ------------------------------------------------------------------------------
+
+
+def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
+                            days: int | None = None,
+                            membership_ids=None) -> dict[tuple[int, dt.date], int]:
+    """Points on the shop's cards that will expire, by card and local day: ``{(membership_id,
+    day): points}``. Only points still on the card and not yet expired; with ``days``, only
+    those expiring within that many days from today (the shop's today). Points under
+    months-without-a-purchase terms count on the day they expire if nothing is bought."""
+    from .localdays import (
+        day_start,
+        inactivity_boundary,
+        inactivity_expiry_date,
+        local_date,
+        shop_zone,
+    )
+
+    now = now or timezone.now()
+    zone = shop_zone(shop.time_zone)
+    today = local_date(now, zone)
+    lots = PointLot.objects.filter(membership__shop=shop, remaining__gt=0).order_by()
+    if membership_ids is not None:
+        lots = lots.filter(membership_id__in=membership_ids)
+    dated = lots.filter(expires_at__isnull=False, expires_at__gt=now)
+    if days is not None:
+        dated = dated.filter(expires_at__lte=day_start(today + dt.timedelta(days=days), zone))
+    batches: dict[tuple[int, dt.date], int] = {}
+    for membership_id, expires_at, remaining in dated.values_list(
+            "membership_id", "expires_at", "remaining"):
+        key = (membership_id, local_date(expires_at, zone))
+        batches[key] = batches.get(key, 0) + remaining
+    inactive = lots.filter(inactivity_months__isnull=False)
+    for months in inactive.values_list("inactivity_months", flat=True).distinct():
+        # The clock: the later of the card's last purchase and the lot's arrival.
+        clocked = inactive.filter(inactivity_months=months).annotate(
+            clock=Greatest("available_at", Coalesce("membership__last_purchase_at",
+                                                    "available_at")))
+        in_window = clocked.filter(
+            clock__gte=inactivity_boundary(months=months, today=today, zone=zone))
+        if days is not None:
+            in_window = in_window.filter(clock__lt=inactivity_boundary(
+                months=months, today=today + dt.timedelta(days=days), zone=zone))
+        for membership_id, clock, remaining in in_window.values_list(
+                "membership_id", "clock", "remaining"):
+            key = (membership_id, inactivity_expiry_date(clock=clock, months=months, zone=zone))
+            batches[key] = batches.get(key, 0) + remaining
+    return batches
+
+
+def points_expiring(*, membership: Membership, now: dt.datetime | None = None,
+                    days: int | None = None) -> list[dict]:
+    """What expires when on this card, soonest first: ``[{"on": date, "points": n}]`` (dates in
+    the shop's time zone; only points still on the card)."""
+    batches = points_expiring_batches(shop=membership.shop, now=now, days=days,
+                                      membership_ids=[membership.pk])
+    return [{"on": day, "points": points}
+            for (_membership_id, day), points in sorted(batches.items(), key=lambda i: i[0][1])]
+
+
+def shop_today(*, shop: Shop, now: dt.datetime | None = None) -> dt.date:
+    """Today in the shop's time zone."""
+    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(shop.time_zone)).date()

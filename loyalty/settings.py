@@ -356,6 +356,7 @@ TROUW_EFFECTS: dict[str, list[str]] = {
 # unsubscribe).
 TROUW_EMAIL_KINDS: dict[str, dict] = {
     "staff_invitation": {"render": "loyalty.emails.staff_invitation", "marketing": False},
+    "points_expiring": {"render": "loyalty.emails.points_expiring", "marketing": True},
 }
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member

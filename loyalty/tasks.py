@@ -51,3 +51,18 @@ def staff_invitations_expire() -> int:
 @shared_task
 def idempotent_requests_prune() -> int:
     return services.idempotent_requests_prune()
+
+
+# --- Points expiry: hourly in UTC; each shop's local day decides (services.expiry) ---------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1500, time_limit=1800)
+def points_expire(shop_ids: list[int] | None = None) -> int:
+    """Expire the lots whose terms have run out; safe twice (the remaining going to 0)."""
+    return sum(row["lots"] for row in services.points_expire(shop_ids=shop_ids))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=900)
+def points_expiring_remind(shop_ids: list[int] | None = None) -> int:
+    """Write the reminders 30 and 7 days before points expire; safe twice (the outbox's keys)."""
+    return sum(row["reminders"] for row in services.points_expiring_remind(shop_ids=shop_ids))

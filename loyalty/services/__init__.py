@@ -29,6 +29,9 @@ from .common import (
 )
 from .expiry import (
     lot_terms,
+    points_expire,
+    points_expire_shop,
+    points_expiring_remind,
 )
 from .ledger import (
     membership_lock,
@@ -85,6 +88,9 @@ __all__ = [
     "field_error",
     "idempotent_requests_prune",
     "lot_terms",
+    "points_expire",
+    "points_expire_shop",
+    "points_expiring_remind",
     "membership_lock",
     "membership_spendable_points",
     "money_display",
