@@ -447,3 +447,74 @@ def points_expiring(*, membership: Membership, now: dt.datetime | None = None,
 def shop_today(*, shop: Shop, now: dt.datetime | None = None) -> dt.date:
     """Today in the shop's time zone."""
     return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(shop.time_zone)).date()
+
+
+def expiry_terms_sentence(*, months: int | None, policy: str, stamps: bool = False) -> str:
+    """A policy in the owner's words."""
+    from .models import ExpiryPolicy
+
+    if policy == ExpiryPolicy.AFTER_EARNING:
+        return (ngettext("Stamps expire %(months)s month after they are earned.",
+                         "Stamps expire %(months)s months after they are earned.", months)
+                if stamps else
+                ngettext("Points expire %(months)s month after they are earned.",
+                         "Points expire %(months)s months after they are earned.", months)
+                ) % {"months": months}
+    if policy == ExpiryPolicy.INACTIVITY:
+        return (ngettext("A card's stamps expire after %(months)s month without a purchase.",
+                         "A card's stamps expire after %(months)s months without a purchase.",
+                         months)
+                if stamps else
+                ngettext("A card's points expire after %(months)s month without a purchase.",
+                         "A card's points expire after %(months)s months without a purchase.",
+                         months)) % {"months": months}
+    return _("Stamps never expire.") if stamps else _("Points never expire.")
+
+
+def expiry_change_effect(*, shop: Shop, current: ProgramRules, draft: ProgramRules,
+                         now: dt.datetime | None = None) -> dict:
+    """What saving ``draft`` would do to expiry, for the editor's preview: ``{"changed": bool,
+    "sentences": [...]}``. Never retroactive: points on cards keep the terms they were earned
+    under; new terms hold for points earned from today (the shop's today)."""
+    from django.utils import formats
+
+    from .models import ExpiryPolicy
+
+    stamps = draft.is_stamp_card
+    old = (current.expiry_policy, current.expiry_months)
+    new = (draft.expiry_policy, draft.expiry_months)
+    if old == new:
+        return {"changed": False, "sentences": [expiry_terms_sentence(
+            months=draft.expiry_months, policy=draft.expiry_policy, stamps=stamps)]}
+    today = formats.date_format(shop_today(shop=shop, now=now), "j F")
+    months = draft.expiry_months
+    if draft.expiry_policy == ExpiryPolicy.AFTER_EARNING:
+        future = ngettext(
+            "from %(today)s, points earned expire %(months)s month later.",
+            "from %(today)s, points earned expire %(months)s months later.", months)
+    elif draft.expiry_policy == ExpiryPolicy.INACTIVITY:
+        future = ngettext(
+            "from %(today)s, points earned expire after %(months)s month without a purchase "
+            "(every card's clock starts today).",
+            "from %(today)s, points earned expire after %(months)s months without a purchase "
+            "(every card's clock starts today).", months)
+    else:
+        future = _("from %(today)s, points earned never expire.")
+    sentences = [_("No points on cards today are affected; %(future)s") % {
+        "future": future % {"today": today, "months": months}}]
+    if current.expiry_policy != ExpiryPolicy.NEVER:
+        old_months = current.expiry_months
+        if draft.expiry_policy == current.expiry_policy:
+            kept = (ngettext("Points earned before keep their %(months)s month: they are not "
+                             "shortened.", "Points earned before keep their %(months)s months: "
+                             "they are not shortened.", old_months)
+                    if draft.expiry_months < old_months else
+                    ngettext("Points earned before keep their %(months)s month: they are not "
+                             "lengthened.", "Points earned before keep their %(months)s months: "
+                             "they are not lengthened.", old_months))
+            sentences.append(kept % {"months": old_months})
+        else:
+            sentences.append(_("Points earned before keep the terms they were earned under: "
+                               "%(terms)s") % {"terms": expiry_terms_sentence(
+                                   months=old_months, policy=current.expiry_policy).lower()})
+    return {"changed": True, "sentences": sentences}
