@@ -387,13 +387,11 @@ def program_sentence(*, rules: ProgramRules, currency: str) -> str:
 # --- Points expiry ------------------------------------------------------------------------------
 
 
-def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
-                            days: int | None = None,
-                            membership_ids=None) -> dict[tuple[int, dt.date], int]:
-    """Points on the shop's cards that will expire, by card and local day: ``{(membership_id,
-    day): points}``. Only points still on the card and not yet expired; with ``days``, only
-    those expiring within that many days from today (the shop's today). Points under
-    months-without-a-purchase terms count on the day they expire if nothing is bought."""
+def _lots_expiring(*, shop: Shop, now: dt.datetime, days: int | None, membership_ids=None):
+    """(membership_id, local day, points, without_purchase) of each lot that will expire: still
+    on the card, not yet expired, and — with ``days`` — expiring within that many days of the
+    shop's today. Under months-without-a-purchase terms the day is the one they expire on if
+    nothing is bought."""
     from .localdays import (
         day_start,
         inactivity_boundary,
@@ -402,7 +400,6 @@ def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
         shop_zone,
     )
 
-    now = now or timezone.now()
     zone = shop_zone(shop.time_zone)
     today = local_date(now, zone)
     lots = PointLot.objects.filter(membership__shop=shop, remaining__gt=0).order_by()
@@ -411,11 +408,9 @@ def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
     dated = lots.filter(expires_at__isnull=False, expires_at__gt=now)
     if days is not None:
         dated = dated.filter(expires_at__lte=day_start(today + dt.timedelta(days=days), zone))
-    batches: dict[tuple[int, dt.date], int] = {}
     for membership_id, expires_at, remaining in dated.values_list(
             "membership_id", "expires_at", "remaining"):
-        key = (membership_id, local_date(expires_at, zone))
-        batches[key] = batches.get(key, 0) + remaining
+        yield membership_id, local_date(expires_at, zone), remaining, False
     inactive = lots.filter(inactivity_months__isnull=False)
     for months in inactive.values_list("inactivity_months", flat=True).distinct():
         # The clock: the later of the card's last purchase and the lot's arrival.
@@ -429,19 +424,34 @@ def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
                 months=months, today=today + dt.timedelta(days=days), zone=zone))
         for membership_id, clock, remaining in in_window.values_list(
                 "membership_id", "clock", "remaining"):
-            key = (membership_id, inactivity_expiry_date(clock=clock, months=months, zone=zone))
-            batches[key] = batches.get(key, 0) + remaining
+            yield (membership_id, inactivity_expiry_date(clock=clock, months=months, zone=zone),
+                   remaining, True)
+
+
+def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
+                            days: int | None = None,
+                            membership_ids=None) -> dict[tuple[int, dt.date], int]:
+    """Points on the shop's cards that will expire, by card and local day: ``{(membership_id,
+    day): points}`` (see _lots_expiring)."""
+    batches: dict[tuple[int, dt.date], int] = {}
+    for membership_id, day, points, _inactive in _lots_expiring(
+            shop=shop, now=now or timezone.now(), days=days, membership_ids=membership_ids):
+        batches[membership_id, day] = batches.get((membership_id, day), 0) + points
     return batches
 
 
 def points_expiring(*, membership: Membership, now: dt.datetime | None = None,
                     days: int | None = None) -> list[dict]:
-    """What expires when on this card, soonest first: ``[{"on": date, "points": n}]`` (dates in
-    the shop's time zone; only points still on the card)."""
-    batches = points_expiring_batches(shop=membership.shop, now=now, days=days,
-                                      membership_ids=[membership.pk])
-    return [{"on": day, "points": points}
-            for (_membership_id, day), points in sorted(batches.items(), key=lambda i: i[0][1])]
+    """What expires when on this card, soonest first: ``[{"on": date, "points": n,
+    "without_purchase": bool}]`` (days in the shop's time zone; only points still on the card;
+    ``without_purchase``: they expire then only if nothing is bought before)."""
+    batches: dict[tuple[dt.date, bool], int] = {}
+    for _membership_id, day, points, inactive in _lots_expiring(
+            shop=membership.shop, now=now or timezone.now(), days=days,
+            membership_ids=[membership.pk]):
+        batches[day, inactive] = batches.get((day, inactive), 0) + points
+    return [{"on": day, "points": points, "without_purchase": inactive}
+            for (day, inactive), points in sorted(batches.items())]
 
 
 def shop_today(*, shop: Shop, now: dt.datetime | None = None) -> dt.date:

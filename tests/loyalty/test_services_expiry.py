@@ -149,7 +149,7 @@ def test_expiry_at_a_lots_boundary_to_the_second(shop, card):
     assert expire(boundary - dt.timedelta(seconds=1))[0]["lots"] == 0
     assert balance(card) == 100
     assert selectors.points_expiring(membership=card, now=boundary - dt.timedelta(seconds=1)) \
-        == [{"on": dt.date(2027, 1, 15), "points": 100}]
+        == [{"on": dt.date(2027, 1, 15), "points": 100, "without_purchase": False}]
 
     result = expire(boundary + dt.timedelta(seconds=1))
     assert result[0] | {"seconds": 0} == {"shop": shop.pk, "cards": 1, "lots": 1, "points": 100,
@@ -201,14 +201,14 @@ def test_the_inactivity_clock_and_a_purchase_resetting_it(shop, card):
     expire(at(2026, 4, 9, 23, 59, 59))
     assert balance(card) == 100
     assert selectors.points_expiring(membership=card, now=at(2026, 4, 9, 12)) == [
-        {"on": dt.date(2026, 4, 10), "points": 100}]
+        {"on": dt.date(2026, 4, 10), "points": 100, "without_purchase": True}]
 
     # A purchase starts the clock again, for all points under these terms: now 1 July.
     buy(shop, card, amount="0.50", when=at(2026, 4, 1, 11))  # too small for a point
     expire(at(2026, 4, 10, 0, 0, 1))
     assert balance(card) == 100
     assert selectors.points_expiring(membership=card, now=at(2026, 4, 10, 12)) == [
-        {"on": dt.date(2026, 7, 1), "points": 100}]
+        {"on": dt.date(2026, 7, 1), "points": 100, "without_purchase": True}]
     expire(at(2026, 6, 30, 23, 59, 59))
     assert balance(card) == 100
     expire(at(2026, 7, 1, 0, 0, 1))
