@@ -10,6 +10,7 @@ without a purchase" counts from the later of the card's last purchase and the lo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 
@@ -39,6 +40,13 @@ from .outbox import outbox_write_many
 logger = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=1024)
+def _expiry_start(time_zone: str, earned_on: dt.date, months: int) -> dt.datetime:
+    """The start of the local day ``months`` after ``earned_on``: the same for every earn of a
+    shop's day, so the hot path works it out once."""
+    return day_start(months_add(earned_on, months), shop_zone(time_zone))
+
+
 def lot_terms(*, rules: ProgramRules, time_zone: str, earned_at: dt.datetime,
               available_at: dt.datetime) -> tuple[dt.datetime | None, int | None]:
     """The expiry terms of points arriving now under ``rules``: ``(expires_at,
@@ -55,7 +63,7 @@ def lot_terms(*, rules: ProgramRules, time_zone: str, earned_at: dt.datetime,
     if policy == ExpiryPolicy.INACTIVITY:
         return None, rules.expiry_months
     zone = shop_zone(time_zone)
-    expires_at = day_start(months_add(local_date(earned_at, zone), rules.expiry_months), zone)
+    expires_at = _expiry_start(time_zone, local_date(earned_at, zone), rules.expiry_months)
     if expires_at <= available_at:  # pending points: at least their first day to spend them
         expires_at = day_start(local_date(available_at, zone) + dt.timedelta(days=1), zone)
     return expires_at, None
@@ -63,16 +71,18 @@ def lot_terms(*, rules: ProgramRules, time_zone: str, earned_at: dt.datetime,
 
 # --- The expiry night ------------------------------------------------------------------------
 
-LOCK_BATCH = 2000  # cards locked and written per transaction
+LOCK_BATCH = 5000  # cards locked and written per transaction
 
 
 def _lots_due(*, shop: Shop, now: dt.datetime, zone: dt.tzinfo,
-              membership_ids=None) -> models.QuerySet:
-    """The shop's lots with points left whose terms say they have expired at ``now``."""
+              membership_range: tuple[int, int] | None = None) -> models.QuerySet:
+    """The shop's lots with points left whose terms say they have expired at ``now`` (of the
+    cards with ids in ``membership_range``, both ends included)."""
     today = local_date(now, zone)
     lots = PointLot.objects.filter(membership__shop=shop, remaining__gt=0)
-    if membership_ids is not None:
-        lots = lots.filter(membership_id__in=membership_ids)
+    if membership_range is not None:
+        lots = lots.filter(membership_id__gte=membership_range[0],
+                           membership_id__lte=membership_range[1])
     due = Q(expires_at__isnull=False, expires_at__lte=now)
     months_in_use = (lots.filter(inactivity_months__isnull=False)
                      .values_list("inactivity_months", flat=True).distinct().order_by())
@@ -96,30 +106,23 @@ def points_expire_shop(*, shop: Shop, now: dt.datetime | None = None) -> dict:
     candidates = sorted(set(_lots_due(shop=shop, now=now, zone=zone).order_by()
                             .values_list("membership_id", flat=True)))
     cards = lots_expired = points = 0
+    expire_batch = (_batch_expire_one_statement if sql.chains_writes() else _batch_expire_steps)
     for start in range(0, len(candidates), LOCK_BATCH):
-        batch = candidates[start:start + LOCK_BATCH]
+        # A range of card ids (not a list of thousands of parameters): every card of the shop
+        # in it is locked, so every due lot in it belongs to a locked card.
+        first, last = candidates[start], candidates[min(start + LOCK_BATCH, len(candidates)) - 1]
         with transaction.atomic():
-            locked = {m.pk: m for m in Membership.objects.select_for_update()
-                      .filter(shop=shop, pk__in=batch).order_by("pk").only("pk", "points_balance")}
+            list(Membership.objects.select_for_update().filter(shop=shop, pk__gte=first,
+                                                               pk__lte=last)
+                 .order_by("pk").values_list("pk", flat=True))
             # Asked again under the locks: a purchase may have reset a card's clock, a
             # concurrent run may have expired the lots already.
-            due = list(_lots_due(shop=shop, now=now, zone=zone, membership_ids=list(locked))
-                       .order_by().values_list("pk", "membership_id", "remaining"))
-            if not due:
-                continue
-            lost: dict[int, int] = {}
-            for _pk, membership_id, remaining in due:
-                lost[membership_id] = lost.get(membership_id, 0) + remaining
-            PointLot.objects.filter(pk__in=[row[0] for row in due]).update(remaining=0)
-            LedgerEntry.objects.bulk_create([
-                LedgerEntry(shop=shop, membership_id=membership_id, points=-amount,
-                            kind=EntryKind.EXPIRY)
-                for membership_id, amount in lost.items()
-            ], batch_size=1000)
-            _balances_lower(locked, lost)
-            cards += len(lost)
-            lots_expired += len(due)
-            points += sum(lost.values())
+            due = _lots_due(shop=shop, now=now, zone=zone,
+                            membership_range=(first, last)).order_by()
+            batch_cards, batch_lots, batch_points = expire_batch(shop=shop, due=due, now=now)
+        cards += batch_cards
+        lots_expired += batch_lots
+        points += batch_points
     result = {"shop": shop.pk, "cards": cards, "lots": lots_expired, "points": points,
               "seconds": round(time.monotonic() - started, 3)}
     logger.info("points_expire shop=%(shop)s cards=%(cards)s lots=%(lots)s points=%(points)s "
@@ -127,23 +130,76 @@ def points_expire_shop(*, shop: Shop, now: dt.datetime | None = None) -> dict:
     return result
 
 
-def _balances_lower(locked: dict[int, Membership], lost: dict[int, int]) -> None:
-    """Lower the locked cards' balances by what they lost, in one statement."""
-    if connection.vendor == "postgresql":
-        balance = sql.column(Membership, "points_balance")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {sql.table(Membership)} m SET {balance} = m.{balance} - v.points"  # noqa: S608
-                f" FROM unnest(%s::bigint[], %s::integer[]) AS v(id, points)"
-                f" WHERE m.{sql.column(Membership, 'id')} = v.id",
-                [list(lost), list(lost.values())])
-        return
-    changed = []
-    for membership_id, amount in lost.items():
-        membership = locked[membership_id]
-        membership.points_balance -= amount
-        changed.append(membership)
+def _batch_expire_steps(*, shop: Shop, due: models.QuerySet,
+                        now: dt.datetime) -> tuple[int, int, int]:
+    """Expire the ``due`` lots of locked cards (SQLite, and the reference the one-statement
+    path must equal): lots to 0, one entry per card, the balances. Returns (cards, lots,
+    points)."""
+    rows = list(due.values_list("pk", "membership_id", "remaining"))
+    if not rows:
+        return 0, 0, 0
+    lost: dict[int, int] = {}
+    for _pk, membership_id, remaining in rows:
+        lost[membership_id] = lost.get(membership_id, 0) + remaining
+    PointLot.objects.filter(pk__in=[row[0] for row in rows]).update(remaining=0)
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(shop=shop, membership_id=membership_id, points=-amount,
+                    kind=EntryKind.EXPIRY)
+        for membership_id, amount in lost.items()
+    ], batch_size=500)
+    changed = list(Membership.objects.filter(pk__in=list(lost)).only("pk", "points_balance"))
+    for membership in changed:
+        membership.points_balance -= lost[membership.pk]
     Membership.objects.bulk_update(changed, ["points_balance"], batch_size=500)
+    return len(lost), len(rows), sum(lost.values())
+
+
+def _batch_expire_one_statement(*, shop: Shop, due: models.QuerySet,
+                                now: dt.datetime) -> tuple[int, int, int]:
+    """PostgreSQL: the same as _batch_expire_steps in one statement (lots to 0 with their old
+    remaining returned, the per-card sums, the entries, the balances): no rows travel to Python
+    and back. Returns (cards, lots, points)."""
+    due_sql, due_params = due.values("pk", "membership_id", "remaining").query.sql_with_params()
+    entry_sql, entry_params = _expiry_entries_sql(shop=shop)
+    lot, member = sql.table(PointLot), sql.table(Membership)
+    remaining, balance = sql.column(PointLot, "remaining"), sql.column(Membership, "points_balance")
+    statement = (
+        f"WITH d (id, membership_id, remaining) AS ({due_sql} FOR UPDATE OF {lot}),"  # noqa: S608
+        f" z AS (UPDATE {lot} SET {remaining} = 0 FROM d WHERE {lot}.id = d.id"
+        f" RETURNING d.membership_id, d.remaining),"
+        f" per AS (SELECT membership_id, sum(remaining)::integer AS points FROM z"
+        f" GROUP BY membership_id),"
+        f" e AS ({entry_sql}),"
+        f" b AS (UPDATE {member} m SET {balance} = m.{balance} - per.points FROM per"
+        f" WHERE m.id = per.membership_id)"
+        f" SELECT (SELECT count(*) FROM per), (SELECT count(*) FROM z),"
+        f" (SELECT coalesce(sum(points), 0) FROM per)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*due_params, *entry_params])
+        cards, lots, points = cursor.fetchone()
+    return cards, lots, int(points)
+
+
+def _expiry_entries_sql(*, shop: Shop) -> tuple[str, list]:
+    """INSERT of one expiry entry per row of ``per`` (membership_id, points), every other
+    column as the model gives it (defaults; ``created_at``: when it is written)."""
+    columns = sql.insert_columns(LedgerEntry)
+    values = sql.row_values(LedgerEntry, shop_id=shop.pk, membership_id=None, points=0,
+                            kind=EntryKind.EXPIRY)
+    names = [f.attname for f in LedgerEntry._meta.local_concrete_fields
+             if f is not LedgerEntry._meta.auto_field and not f.generated]
+    select, params = [], []
+    for name, value in zip(names, values, strict=True):
+        if name == "membership_id":
+            select.append("per.membership_id")
+        elif name == "points":
+            select.append("-per.points")
+        else:
+            select.append("%s")
+            params.append(value)
+    return (f"INSERT INTO {sql.table(LedgerEntry)} ({', '.join(columns)})"  # noqa: S608
+            f" SELECT {', '.join(select)} FROM per", params)
 
 
 def points_expire(*, now: dt.datetime | None = None, shop_ids=None) -> list[dict]:

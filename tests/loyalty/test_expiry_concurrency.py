@@ -75,3 +75,30 @@ def test_a_spend_racing_the_night_counts_its_points_once():
     # Every card either spent 120 before the night (30 left to expire) or lost all 150.
     assert results[0][1]["points"] == len(spent) * 30 + len(refused) * 150
     assert selectors.ledger_mismatches(shop=shop) == []
+
+
+def test_the_one_statement_night_writes_what_the_steps_write(monkeypatch):
+    from loyalty import sql
+    from loyalty.models import Membership
+
+    night = dt.datetime(2026, 2, 15, 0, 30, tzinfo=AMS)
+    written = []
+    for chained in (True, False):
+        shop, cards = _shop_with_cards(3)
+        with time_machine.travel(dt.datetime(2026, 1, 20, 12, tzinfo=AMS), tick=False):
+            services.points_spend(shop=shop, membership_id=cards[0].pk, points=120)
+        monkeypatch.setattr(sql, "chains_writes", lambda using="default", c=chained: c)
+        with time_machine.travel(night, tick=False):
+            result = services.points_expire_shop(shop=shop)
+        entries = [
+            {f.attname: getattr(e, f.attname) for f in e._meta.concrete_fields
+             if f.attname not in {"id", "shop_id", "membership_id"}}
+            for e in LedgerEntry.objects.filter(shop=shop, kind=EntryKind.EXPIRY)
+            .order_by("membership_id")]
+        balances = [m.points_balance for m in Membership.objects.filter(shop=shop).order_by("pk")]
+        written.append(({k: v for k, v in result.items() if k not in {"shop", "seconds"}},
+                        entries, balances))
+        assert selectors.ledger_mismatches(shop=shop) == []
+    assert written[0] == written[1]
+    assert written[0][0] == {"cards": 3, "lots": 5, "points": 30 + 150 + 150}
+    assert written[0][1][0]["created_at"] == night
