@@ -93,10 +93,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         if args.reuse:  # the last night's lots get their points back, the ledger in step
             cursor.execute(
-                "WITH r AS (UPDATE loyalty_pointlot l SET remaining = l.points FROM"
-                " loyalty_membership m WHERE m.id = l.membership_id AND m.shop_id = %s AND"
-                " l.expires_at IS NOT NULL AND l.remaining < l.points"
-                " RETURNING l.membership_id, l.points - l.remaining AS back),"
+                "WITH o AS (SELECT l.id, l.points - l.remaining AS back FROM loyalty_pointlot l"
+                " JOIN loyalty_membership m ON m.id = l.membership_id WHERE m.shop_id = %s AND"
+                " l.expires_at IS NOT NULL AND l.remaining < l.points),"
+                " r AS (UPDATE loyalty_pointlot l SET remaining = l.points FROM o"
+                " WHERE l.id = o.id RETURNING l.membership_id, o.back),"
                 " per AS (SELECT membership_id, sum(back)::integer AS back FROM r GROUP BY 1),"
                 " e AS (INSERT INTO loyalty_ledgerentry (shop_id, membership_id, points, kind,"
                 " reference, note, customer_note, created_at) SELECT %s, membership_id, back,"
