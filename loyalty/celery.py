@@ -31,6 +31,15 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.birthdays_give",
         "schedule": crontab(minute=0),
     },
+    # Points expiry: hourly in UTC, each shop's local day decides what is due.
+    "expire-points": {
+        "task": "loyalty.tasks.points_expire",
+        "schedule": crontab(minute=2),
+    },
+    "remind-points-expiring": {
+        "task": "loyalty.tasks.points_expiring_remind",
+        "schedule": crontab(minute=25),
+    },
     # Named by string: the core does not import the rewards app.
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire",

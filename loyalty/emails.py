@@ -117,3 +117,34 @@ def birthday(message: OutboxMessage) -> Email | None:
         "extras": [extra for extra in context.get("extras") or [] if isinstance(extra, dict)],
         "portal_url": absolute(reverse("portal:card", args=[message.shop.slug])),
     })
+
+
+# --- Points expiry (services.expiry) ----------------------------------------------------------
+
+
+def points_expiring(message: OutboxMessage) -> Email | None:
+    """"120 points expire on 1 March": sent 30 and 7 days before. None when the batch is gone by
+    send time (spent, expired, or — under months-without-a-purchase terms — moved by a
+    purchase since): only members who can still act get it."""
+    import datetime as dt
+
+    from django.urls import reverse
+
+    from . import selectors
+
+    membership = message.membership
+    try:
+        day = dt.date.fromisoformat(message.context["expires_on"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if membership is None:
+        return None
+    left = {batch["on"]: batch["points"]
+            for batch in selectors.points_expiring(membership=membership)}.get(day, 0)
+    if left <= 0:
+        return None
+    return compose(message, template="loyalty/email/points_expiring", context={
+        "points": left, "expires_on": day,
+        "days_left": (day - selectors.shop_today(shop=message.shop)).days,
+        "portal_url": absolute(reverse("portal:card", args=[message.shop.slug])),
+    })

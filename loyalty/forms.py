@@ -16,7 +16,7 @@ from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiKeyScope, Country, Currency, Language, Shop
+from .models import ApiKeyScope, Country, Currency, ExpiryPolicy, Language, Shop
 from .points import (
     MAX_PENDING_DAYS,
     MAX_POINTS_PER_PURCHASE,
@@ -26,6 +26,7 @@ from .points import (
     STAMPS_PER_CARD_MIN,
 )
 from .services.common import _MONEY_TEXT, MAX_AMOUNT  # the engine's own reading of amounts
+from .services.rules import EXPIRY_MONTHS_MAX
 from .templatetags.program_rules import money_short
 from .templatetags.trouw import money
 from .templatetags.trouw import points as points_format
@@ -302,7 +303,7 @@ class ProgramRulesForm(forms.Form):
         """The form as filled with ``rules`` (what the page shows for the rules in force)."""
         preset = cls.preset_for(rules)
         data = {"preset": preset, "shown": preset, "signup_bonus": str(rules.signup_bonus),
-                "pending_days": str(rules.pending_days)}
+                "pending_days": str(rules.pending_days), **cls.expiry_data(rules)}
         if preset == "stamps":
             data.update(stamp_minimum=f"{rules.stamp_minimum:.2f}",
                         stamps_per_card=str(rules.stamps_per_card or ""),
@@ -321,14 +322,21 @@ class ProgramRulesForm(forms.Form):
                 data["steps_on_top"] = "on"
         return data
 
+    @staticmethod
+    def expiry_data(rules) -> dict:
+        """The expiry fields as ``rules`` fill them."""
+        return {"expiry_policy": rules.expiry_policy,
+                "expiry_months": str(rules.expiry_months or "")}
+
     @classmethod
     def preset_data(cls, preset: str, *, currency: str, pending_days: int = 0,
-                    points_per_currency_value: int = 100) -> dict:
+                    points_per_currency_value: int = 100, expiry: dict | None = None) -> dict:
         """The form as a preset fills it. Amounts suit the currency (a stamp from €3.00 or from
-        30 kr); the return window and the point value are the shop's, kept across presets."""
+        30 kr); the return window, the point value and the expiry are the shop's, kept across
+        presets."""
         scale = 10 if currency == "SEK" else 1
         data = {"preset": preset, "shown": preset, "signup_bonus": "0",
-                "pending_days": str(pending_days)}
+                "pending_days": str(pending_days), **(expiry or {})}
         if preset == "stamps":
             data.update(stamp_minimum=f"{3 * scale}.00", stamps_per_card="10",
                         stamp_reward=gettext("a free coffee"))
@@ -508,7 +516,29 @@ class ProgramRulesForm(forms.Form):
                 "invalid": _("Enter a whole number of days, such as 14, or 0 for at once."),
                 "min_value": _("Enter 0 for at once, or a number of days."),
                 "max_value": _("At most %(max)s days (a year).") % {"max": MAX_PENDING_DAYS}})
+        fields.update(self._expiry_fields(stamps))
         return fields
+
+    @staticmethod
+    def _expiry_fields(stamps: bool) -> dict:
+        choose = _("Choose when stamps expire.") if stamps else _("Choose when points expire.")
+        months = _("Enter a number of months from 1 to %(max)s, such as 12.") % {
+            "max": EXPIRY_MONTHS_MAX}
+        return {
+            "expiry_policy": forms.ChoiceField(
+                label=_("Do stamps expire?") if stamps else _("Do points expire?"),
+                widget=forms.RadioSelect, required=False,  # not sent: the terms stay
+                choices=[(ExpiryPolicy.NEVER, _("Never")),
+                         (ExpiryPolicy.AFTER_EARNING, _("Some months after they are earned")),
+                         (ExpiryPolicy.INACTIVITY,
+                          _("All of a card's, after some months without a purchase"))],
+                error_messages={"required": choose, "invalid_choice": choose}),
+            "expiry_months": WholeNumberField(
+                label=_("Months"), required=False, min_value=1, max_value=EXPIRY_MONTHS_MAX,
+                help_text=_("From 1 to %(max)s. Points already on cards keep the terms they "
+                            "were earned under.") % {"max": EXPIRY_MONTHS_MAX},
+                error_messages={"invalid": months, "min_value": months, "max_value": months}),
+        }
 
     @staticmethod
     def _step_fields(row: int, *, unit, zero, too_large, decimals) -> dict:
@@ -551,6 +581,13 @@ class ProgramRulesForm(forms.Form):
                                _("Say what a full card gives, such as “a free coffee”."))
         elif self.preset_name == "steps":
             data["steps"] = self._steps_clean(data)
+        policy = data.get("expiry_policy")
+        if policy == ExpiryPolicy.NEVER:
+            data["expiry_months"] = None
+        elif policy and "expiry_months" not in self.errors and not data.get("expiry_months"):
+            self.add_error("expiry_months", _(
+                "Enter after how many months, from 1 to %(max)s, such as 12.") % {
+                "max": EXPIRY_MONTHS_MAX})
         return data
 
     def _steps_clean(self, data) -> list[dict]:
@@ -611,6 +648,9 @@ class ProgramRulesForm(forms.Form):
         """The keyword arguments of services.program_rules_update for a valid form."""
         data = self.cleaned_data
         shared = {"signup_bonus": data["signup_bonus"], "pending_days": data["pending_days"]}
+        if data.get("expiry_policy"):  # a form without the expiry part keeps the terms
+            shared.update(expiry_policy=data["expiry_policy"],
+                          expiry_months=data["expiry_months"])
         if self.preset_name == "stamps":
             return {"program": "stamps", "stamp_minimum": str(data["stamp_minimum"]),
                     "stamps_per_card": data["stamps_per_card"],

@@ -730,7 +730,15 @@ class PointLot(models.Model):
             models.CheckConstraint(condition=models.Q(remaining__lte=models.F("points")),
                                    name="lot_remaining_within_points"),
         ]
-        indexes = [models.Index(fields=["membership", "available_at"], name="lot_member_idx")]
+        indexes = [
+            models.Index(fields=["membership", "available_at"], name="lot_member_idx"),
+            # The expiry night's two questions: lots with points left whose date has come, and
+            # lots with points left under months-without-a-purchase terms.
+            models.Index(fields=["expires_at"], name="lot_expires_idx",
+                         condition=models.Q(remaining__gt=0, expires_at__isnull=False)),
+            models.Index(fields=["membership"], name="lot_inactivity_idx",
+                         condition=models.Q(remaining__gt=0, inactivity_months__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.remaining}/{self.points} points from entry {self.entry_id}"

@@ -14,6 +14,7 @@ import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -432,3 +433,149 @@ def membership_emails(*, shop: Shop, membership: Membership,
         "reason": (email_failure_reason(row.last_error)
                    if row.status != OutboxStatus.SENT else ""),
     } for row in rows]
+
+
+# --- Points expiry ------------------------------------------------------------------------------
+
+
+def _lots_expiring(*, shop: Shop, now: dt.datetime, days: int | None, membership_ids=None):
+    """(membership_id, local day, points, without_purchase) of each lot that will expire: still
+    on the card, not yet expired, and — with ``days`` — expiring within that many days of the
+    shop's today. Under months-without-a-purchase terms the day is the one they expire on if
+    nothing is bought."""
+    from .localdays import (
+        day_start,
+        inactivity_boundary,
+        inactivity_expiry_date,
+        local_date,
+        shop_zone,
+    )
+
+    zone = shop_zone(shop.time_zone)
+    today = local_date(now, zone)
+    lots = PointLot.objects.filter(membership__shop=shop, remaining__gt=0).order_by()
+    if membership_ids is not None:
+        lots = lots.filter(membership_id__in=membership_ids)
+    dated = lots.filter(expires_at__isnull=False, expires_at__gt=now)
+    if days is not None:
+        dated = dated.filter(expires_at__lte=day_start(today + dt.timedelta(days=days), zone))
+    for membership_id, expires_at, remaining in dated.values_list(
+            "membership_id", "expires_at", "remaining"):
+        yield membership_id, local_date(expires_at, zone), remaining, False
+    inactive = lots.filter(inactivity_months__isnull=False)
+    for months in inactive.values_list("inactivity_months", flat=True).distinct():
+        # The clock: the later of the card's last purchase and the lot's arrival.
+        clocked = inactive.filter(inactivity_months=months).annotate(
+            clock=Greatest("available_at", Coalesce("membership__last_purchase_at",
+                                                    "available_at")))
+        in_window = clocked.filter(
+            clock__gte=inactivity_boundary(months=months, today=today, zone=zone))
+        if days is not None:
+            in_window = in_window.filter(clock__lt=inactivity_boundary(
+                months=months, today=today + dt.timedelta(days=days), zone=zone))
+        for membership_id, clock, remaining in in_window.values_list(
+                "membership_id", "clock", "remaining"):
+            yield (membership_id, inactivity_expiry_date(clock=clock, months=months, zone=zone),
+                   remaining, True)
+
+
+def points_expiring_batches(*, shop: Shop, now: dt.datetime | None = None,
+                            days: int | None = None,
+                            membership_ids=None) -> dict[tuple[int, dt.date], int]:
+    """Points on the shop's cards that will expire, by card and local day: ``{(membership_id,
+    day): points}`` (see _lots_expiring)."""
+    batches: dict[tuple[int, dt.date], int] = {}
+    for membership_id, day, points, _inactive in _lots_expiring(
+            shop=shop, now=now or timezone.now(), days=days, membership_ids=membership_ids):
+        batches[membership_id, day] = batches.get((membership_id, day), 0) + points
+    return batches
+
+
+def points_expiring(*, membership: Membership, now: dt.datetime | None = None,
+                    days: int | None = None) -> list[dict]:
+    """What expires when on this card, soonest first: ``[{"on": date, "points": n,
+    "without_purchase": bool}]`` (days in the shop's time zone; only points still on the card;
+    ``without_purchase``: they expire then only if nothing is bought before)."""
+    batches: dict[tuple[dt.date, bool], int] = {}
+    for _membership_id, day, points, inactive in _lots_expiring(
+            shop=membership.shop, now=now or timezone.now(), days=days,
+            membership_ids=[membership.pk]):
+        batches[day, inactive] = batches.get((day, inactive), 0) + points
+    return [{"on": day, "points": points, "without_purchase": inactive}
+            for (day, inactive), points in sorted(batches.items())]
+
+
+def shop_today(*, shop: Shop, now: dt.datetime | None = None) -> dt.date:
+    """Today in the shop's time zone."""
+    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(shop.time_zone)).date()
+
+
+def expiry_terms_sentence(*, months: int | None, policy: str, stamps: bool = False) -> str:
+    """A policy in the owner's words."""
+    from .models import ExpiryPolicy
+
+    if policy == ExpiryPolicy.AFTER_EARNING:
+        return (ngettext("Stamps expire %(months)s month after they are earned.",
+                         "Stamps expire %(months)s months after they are earned.", months)
+                if stamps else
+                ngettext("Points expire %(months)s month after they are earned.",
+                         "Points expire %(months)s months after they are earned.", months)
+                ) % {"months": months}
+    if policy == ExpiryPolicy.INACTIVITY:
+        return (ngettext("A card's stamps expire after %(months)s month without a purchase.",
+                         "A card's stamps expire after %(months)s months without a purchase.",
+                         months)
+                if stamps else
+                ngettext("A card's points expire after %(months)s month without a purchase.",
+                         "A card's points expire after %(months)s months without a purchase.",
+                         months)) % {"months": months}
+    return _("Stamps never expire.") if stamps else _("Points never expire.")
+
+
+def expiry_change_effect(*, shop: Shop, current: ProgramRules, draft: ProgramRules,
+                         now: dt.datetime | None = None) -> dict:
+    """What saving ``draft`` would do to expiry, for the editor's preview: ``{"changed": bool,
+    "sentences": [...]}``. Never retroactive: points on cards keep the terms they were earned
+    under; new terms hold for points earned from today (the shop's today)."""
+    from django.utils import formats
+
+    from .models import ExpiryPolicy
+
+    stamps = draft.is_stamp_card
+    old = (current.expiry_policy, current.expiry_months)
+    new = (draft.expiry_policy, draft.expiry_months)
+    if old == new:
+        return {"changed": False, "sentences": [expiry_terms_sentence(
+            months=draft.expiry_months, policy=draft.expiry_policy, stamps=stamps)]}
+    today = formats.date_format(shop_today(shop=shop, now=now), "j F")
+    months = draft.expiry_months
+    if draft.expiry_policy == ExpiryPolicy.AFTER_EARNING:
+        future = ngettext(
+            "from %(today)s, points earned expire %(months)s month later.",
+            "from %(today)s, points earned expire %(months)s months later.", months)
+    elif draft.expiry_policy == ExpiryPolicy.INACTIVITY:
+        future = ngettext(
+            "from %(today)s, points earned expire after %(months)s month without a purchase "
+            "(every card's clock starts today).",
+            "from %(today)s, points earned expire after %(months)s months without a purchase "
+            "(every card's clock starts today).", months)
+    else:
+        future = _("from %(today)s, points earned never expire.")
+    sentences = [_("No points on cards today are affected; %(future)s") % {
+        "future": future % {"today": today, "months": months}}]
+    if current.expiry_policy != ExpiryPolicy.NEVER:
+        old_months = current.expiry_months
+        if draft.expiry_policy == current.expiry_policy:
+            kept = (ngettext("Points earned before keep their %(months)s month: they are not "
+                             "shortened.", "Points earned before keep their %(months)s months: "
+                             "they are not shortened.", old_months)
+                    if draft.expiry_months < old_months else
+                    ngettext("Points earned before keep their %(months)s month: they are not "
+                             "lengthened.", "Points earned before keep their %(months)s months: "
+                             "they are not lengthened.", old_months))
+            sentences.append(kept % {"months": old_months})
+        else:
+            sentences.append(_("Points earned before keep the terms they were earned under: "
+                               "%(terms)s") % {"terms": expiry_terms_sentence(
+                                   months=old_months, policy=current.expiry_policy).lower()})
+    return {"changed": True, "sentences": sentences}

@@ -408,6 +408,8 @@ TROUW_EMAIL_KINDS: dict[str, dict] = {
                          "label": _("Voucher expiry reminder")},
     "birthday": {"render": "loyalty.emails.birthday", "marketing": True,
                  "label": _("Birthday")},
+    "points_expiring": {"render": "loyalty.emails.points_expiring", "marketing": True,
+                        "label": _("Points expiry reminder")},
 }
 # The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
 # wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before

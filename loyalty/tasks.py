@@ -67,3 +67,18 @@ def birthdays_give(shop_id: int | None = None) -> int:
     """Hourly: every shop whose clock shows 06:00 or later gives its due birthday gifts (or only
     ``shop_id``'s). Safe to run twice, at once too: each gift is written once a year."""
     return sum(run.given for run in services.birthdays_give_all(shop_id=shop_id))
+
+
+# --- Points expiry: hourly in UTC; each shop's local day decides (services.expiry) ---------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1500, time_limit=1800)
+def points_expire(shop_ids: list[int] | None = None) -> int:
+    """Expire the lots whose terms have run out; safe twice (the remaining going to 0)."""
+    return sum(row["lots"] for row in services.points_expire(shop_ids=shop_ids))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=900)
+def points_expiring_remind(shop_ids: list[int] | None = None) -> int:
+    """Write the reminders 30 and 7 days before points expire; safe twice (the outbox's keys)."""
+    return sum(row["reminders"] for row in services.points_expiring_remind(shop_ids=shop_ids))

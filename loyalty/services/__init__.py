@@ -6,6 +6,7 @@
 - ``rules``: the program rules (points, steps, stamp cards).
 - ``ledger``: the points ledger (spend, credit, adjust, stamp cards, sign-up bonus).
 - ``purchases``: purchases, their effects, refunds and undo.
+- ``expiry``: points expiry (the terms of a lot, the nightly job, the reminders).
 - ``api_keys``: API keys and the Idempotency-Key records.
 - ``outbox``: what must happen after a commit (e-mails): written, sent, retried, swept.
 - ``consent``: marketing consent changes and the unsubscribe link's token.
@@ -45,6 +46,12 @@ from .consent import (
     membership_marketing_consent_set,
     unsubscribe_membership,
     unsubscribe_token,
+)
+from .expiry import (
+    lot_terms,
+    points_expire,
+    points_expire_shop,
+    points_expiring_remind,
 )
 from .ledger import (
     membership_lock,
@@ -116,6 +123,10 @@ __all__ = [
     "birthdays_give_all",
     "field_error",
     "idempotent_requests_prune",
+    "lot_terms",
+    "points_expire",
+    "points_expire_shop",
+    "points_expiring_remind",
     "membership_lock",
     "membership_marketing_consent_set",
     "membership_spendable_points",

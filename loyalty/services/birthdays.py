@@ -24,7 +24,6 @@ import time
 import zoneinfo
 from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -38,7 +37,6 @@ from ..models import (
     BirthdayGift,
     BirthdayWindow,
     EntryKind,
-    ExpiryPolicy,
     LedgerEntry,
     Membership,
     PointLot,
@@ -47,6 +45,7 @@ from ..models import (
 )
 from ..points import MAX_BALANCE
 from .common import points_display
+from .expiry import lot_terms
 from .outbox import outbox_write_many
 from .rules import program_rules_current
 
@@ -221,17 +220,6 @@ def birthdays_due(*, shop: Shop, rules: ProgramRules,
     return due
 
 
-def _lot_expiry_terms(rules: ProgramRules, now: dt.datetime) -> dict:
-    """The expiry terms of points given now under ``rules``, stored on the lot (never
-    retroactive): a date N months on, or N months without a purchase."""
-    if rules.expiry_policy == ExpiryPolicy.AFTER_EARNING and rules.expiry_months:
-        return {"expires_at": now + relativedelta(months=rules.expiry_months),
-                "inactivity_months": None}
-    if rules.expiry_policy == ExpiryPolicy.INACTIVITY and rules.expiry_months:
-        return {"expires_at": None, "inactivity_months": rules.expiry_months}
-    return {"expires_at": None, "inactivity_months": None}
-
-
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -303,7 +291,10 @@ def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime)
         [EntryKind.BIRTHDAY, at, *ids])
     if not rows:
         return {}
-    terms = _lot_expiry_terms(rules, now)
+    # The expiry terms of points arriving now (never retroactive), as every lot gets them.
+    expires_at, inactivity_months = lot_terms(rules=rules, time_zone=rules.shop.time_zone,
+                                              earned_at=now, available_at=now)
+    terms = {"expires_at": expires_at, "inactivity_months": inactivity_months}
     date_prep = PointLot._meta.get_field("available_at").get_db_prep_save
     in_entries, entry_ids = _in(row[0] for row in rows)
     _execute(

@@ -28,6 +28,7 @@ from ..models import (
 from ..points import MAX_BALANCE
 from ..selectors import digits_only
 from .common import DuplicateRequest, field_error, points_display
+from .expiry import lot_terms
 from .rules import program_rules_current
 
 
@@ -89,9 +90,14 @@ def _lots_take(*, membership: Membership, points: int, now: dt.datetime,
 
 def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.datetime,
                  available_at: dt.datetime | None = None, entry: LedgerEntry | None = None,
-                 **links) -> LedgerEntry:
+                 terms: tuple[dt.datetime | None, int | None] | None = None,
+                 purchased_at: dt.datetime | None = None, **links) -> LedgerEntry:
     """Append an entry (``entry``, or one made of ``links``), add its lot (for points in) and
-    move the cached balance. Points out must already have been taken from lots by the caller."""
+    move the cached balance. Points out must already have been taken from lots by the caller.
+
+    A lot gets the expiry ``terms`` (``expiry.lot_terms``) of the rules in force; without them
+    they are worked out here. ``purchased_at`` (a purchase's points) also moves the card's
+    last purchase, the clock of expiry after months without one."""
     # Plain SQL (loyalty.sql): every earn runs this. On PostgreSQL the entry, its lot and the
     # balance are one statement (one round trip instead of three).
     _balance_room_check(membership, points)
@@ -99,65 +105,86 @@ def _entry_write(*, membership: Membership, points: int, kind: str, now: dt.date
         entry = LedgerEntry(
             shop_id=membership.shop_id, membership=membership, points=points, kind=kind, **links
         )
+    available_at = available_at or now
+    if points > 0 and terms is None:
+        terms = lot_terms(rules=program_rules_current(shop=membership.shop),
+                          time_zone=membership.shop.time_zone, earned_at=now,
+                          available_at=available_at)
+    bought = purchased_at is not None
+    balance_params = [points, purchased_at, membership.pk] if bought else [points, membership.pk]
     if points > 0 and sql.chains_writes():
-        row = sql.fetch_one(_entry_lot_balance_sql(), [
-            *sql.values(entry), *_lot_values(membership, points, available_at or now),
-            points, membership.pk,
+        row = sql.fetch_one(_entry_lot_balance_sql(bought), [
+            *sql.values(entry), *_lot_values(membership, points, available_at, terms),
+            *balance_params,
         ])
         membership.points_balance, entry.pk = row
         entry._state.adding, entry._state.db = False, "default"
+        if bought:
+            membership.last_purchase_at = purchased_at
         return entry
     sql.insert(entry)
     if points > 0:
         sql.insert_row(PointLot, membership_id=membership.pk, entry_id=entry.pk, points=points,
-                       remaining=points, available_at=available_at or now)
-    row = sql.fetch_one(_balance_move_sql(), [points, membership.pk])
+                       remaining=points, available_at=available_at, expires_at=terms[0],
+                       inactivity_months=terms[1])
+    row = sql.fetch_one(_balance_move_sql(bought), balance_params)
     membership.points_balance = row[0] if row else membership.points_balance + points
+    if bought:
+        membership.last_purchase_at = purchased_at
     return entry
 
 
 _LOT_ENTRY_INDEX = [f.name for f in PointLot._meta.local_concrete_fields
                     if f is not PointLot._meta.auto_field].index("entry")
+_NO_TERMS = (None, None)
 
 
-def _lot_values(membership: Membership, points: int, available_at: dt.datetime) -> list:
+def _lot_values(membership: Membership, points: int, available_at: dt.datetime,
+                terms: tuple[dt.datetime | None, int | None] = _NO_TERMS) -> list:
     """The values of a new lot but its entry's id, which the statement takes from its entry."""
     values = sql.row_values(PointLot, membership_id=membership.pk, entry_id=None, points=points,
-                            remaining=points, available_at=available_at)
+                            remaining=points, available_at=available_at, expires_at=terms[0],
+                            inactivity_months=terms[1])
     del values[_LOT_ENTRY_INDEX]
     return values
 
 
 @functools.cache
-def _entry_lot_balance_sql() -> str:
+def _entry_lot_balance_sql(bought: bool = False) -> str:
     """PostgreSQL: append the entry, add its lot with the entry's new id, move the balance;
     returns the balance and the entry's id."""
     return (f"WITH e AS ({sql.insert_sql(LedgerEntry)}),"  # noqa: S608 (identifiers only)
-            f"{_lot_balance_sql()}, (SELECT id FROM e)")
+            f"{_lot_balance_sql(bought)}, (SELECT id FROM e)")
 
 
 @functools.cache
-def _lot_balance_sql() -> str:
+def _lot_balance_sql(bought: bool = False) -> str:
     """The end of both statements above: the lot of entry ``e`` (its values but the entry as
-    parameters), then the balance (points, membership id), returning the new balance."""
+    parameters), then the balance (points, [last purchase,] membership id), returning the new
+    balance."""
     lot_columns = list(sql.insert_columns(PointLot))
     entry_column = lot_columns.pop(_LOT_ENTRY_INDEX)
-    balance = sql.column(Membership, "points_balance")
     return (
         f" l AS (INSERT INTO {sql.table(PointLot)} ({entry_column}, {', '.join(lot_columns)})"  # noqa: S608
         f" SELECT e.id, {', '.join(['%s'] * len(lot_columns))} FROM e)"
-        f" UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"
-        f" WHERE {sql.column(Membership, 'id')} = %s RETURNING {balance}"
+        f" {_balance_update_sql(bought)} RETURNING {sql.column(Membership, 'points_balance')}"
     )
 
 
+def _balance_update_sql(bought: bool) -> str:
+    """UPDATE the card's balance by %s (and its last purchase to %s when ``bought``)."""
+    balance = sql.column(Membership, "points_balance")
+    last = f", {sql.column(Membership, 'last_purchase_at')} = %s" if bought else ""
+    return (f"UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s{last}"  # noqa: S608
+            f" WHERE {sql.column(Membership, 'id')} = %s")
+
+
 @functools.cache
-def _balance_move_sql() -> str:
+def _balance_move_sql(bought: bool = False) -> str:
     balance = sql.column(Membership, "points_balance")
     returning = (f" RETURNING {balance}"
                  if transaction.get_connection().features.can_return_columns_from_insert else "")
-    return (f"UPDATE {sql.table(Membership)} SET {balance} = {balance} + %s"  # noqa: S608
-            f" WHERE {sql.column(Membership, 'id')} = %s{returning}")
+    return _balance_update_sql(bought) + returning
 
 
 def membership_spendable_points(*, membership: Membership, now: dt.datetime | None = None) -> int:

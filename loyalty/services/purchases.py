@@ -30,7 +30,9 @@ from ..points import (
 )
 from ..selectors import UNDO_WINDOW
 from .common import DuplicateRequest, money_display, money_parse, points_display
+from .expiry import lot_terms
 from .ledger import (
+    _balance_move_sql,
     _balance_room_check,
     _entry_write,
     _lot_balance_sql,
@@ -45,20 +47,23 @@ _ENTRY_PURCHASE_INDEX = [f.name for f in LedgerEntry._meta.local_concrete_fields
 
 
 def _purchase_earn_write(*, purchase: Purchase, membership: Membership, points: int,
-                         available_at: dt.datetime, entry: dict) -> None:
+                         available_at: dt.datetime, entry: dict, terms: tuple,
+                         now: dt.datetime) -> None:
     """PostgreSQL, a purchase that earns points: insert the purchase, its earn entry (of the
-    ``entry`` attributes) and the entry's lot and move the balance in one statement — the
-    earn's one round trip between locking the card and storing the API's answer. Fills in the
-    purchase's id and the new balance. The entry and the lot get no model instances: nothing
-    reads them afterwards, and the earn is the hot path."""
+    ``entry`` attributes) and the entry's lot (with its expiry ``terms``) and move the balance
+    and the card's last purchase (``now``) in one statement — the earn's one round trip
+    between locking the card and storing the API's answer. Fills in the purchase's id and the
+    new balance. The entry and the lot get no model instances: nothing reads them afterwards,
+    and the earn is the hot path."""
     _balance_room_check(membership, points)
     entry_values = sql.row_values(LedgerEntry, **entry, purchase_id=None)
     del entry_values[_ENTRY_PURCHASE_INDEX]  # the purchase's new id
     row = sql.fetch_one(_purchase_entry_lot_balance_sql(), [
-        *sql.values(purchase), *entry_values, *_lot_values(membership, points, available_at),
-        points, membership.pk,
+        *sql.values(purchase), *entry_values,
+        *_lot_values(membership, points, available_at, terms), points, now, membership.pk,
     ])
     membership.points_balance, purchase.pk, _entry_id = row
+    membership.last_purchase_at = now
     purchase._state.adding, purchase._state.db = False, "default"
 
 
@@ -72,7 +77,8 @@ def _purchase_entry_lot_balance_sql() -> str:
         f"WITH p AS ({sql.insert_sql(Purchase)}),"  # noqa: S608 (identifiers only)
         f" e AS (INSERT INTO {sql.table(LedgerEntry)} ({purchase_column},"
         f" {', '.join(entry_columns)}) SELECT p.id, {', '.join(['%s'] * len(entry_columns))}"
-        f" FROM p RETURNING id),{_lot_balance_sql()}, (SELECT id FROM p), (SELECT id FROM e)"
+        f" FROM p RETURNING id),{_lot_balance_sql(True)}, (SELECT id FROM p),"
+        f" (SELECT id FROM e)"
     )
 
 
@@ -167,15 +173,23 @@ def purchase_record(
                     "idempotency_key": (f"purchase:{idempotency_key}" if idempotency_key
                                         else None),
                 }
+            if earn is not None:
+                terms = lot_terms(rules=rules, time_zone=shop.time_zone, earned_at=now,
+                                  available_at=available_at)
             if earn is not None and sql.chains_writes():
                 _purchase_earn_write(purchase=purchase, membership=membership, points=points,
-                                     available_at=available_at, entry=earn)
+                                     available_at=available_at, entry=earn, terms=terms,
+                                     now=now)
             else:
                 sql.insert(purchase)
                 if earn is not None:
                     _entry_write(membership=membership, points=points, kind=EntryKind.EARN,
-                                 now=now, available_at=available_at,
+                                 now=now, available_at=available_at, terms=terms,
+                                 purchased_at=now,
                                  entry=LedgerEntry(**earn, purchase_id=purchase.pk))
+                elif membership is not None:  # a purchase that earns nothing still counts
+                    sql.fetch_one(_balance_move_sql(True), [0, now, membership.pk])
+                    membership.last_purchase_at = now
             if item_rows:
                 for row in item_rows:
                     row.purchase = purchase

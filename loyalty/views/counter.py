@@ -122,6 +122,7 @@ def _panel_context(request, membership, earn_form=None, *, autofocus=True, undo_
         "program": selectors.program_sentence(rules=summary["rules"],
                                               currency=summary["currency"]),
         "entries": list(selectors.membership_history(membership=membership)[:RECENT_ENTRIES]),
+        "expiring": selectors.points_expiring(membership=membership)[:1],
         "undoable": selectors.membership_last_undoable_purchase(membership=membership),
         "earn_form": earn_form or EarnForm(initial={"token": uuid.uuid4().hex}),
         "undo_form": UndoForm(),

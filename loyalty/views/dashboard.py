@@ -28,8 +28,9 @@ from ..forms import (
     StaffInviteForm,
     add_errors,
 )
-from ..models import StaffRole
+from ..models import ExpiryPolicy, StaffRole
 from ..points import MAX_PENDING_DAYS, MAX_RULE_NUMBER, points_for_amount
+from ..services.rules import EXPIRY_MONTHS_MAX
 
 
 @signed_in_view
@@ -234,12 +235,17 @@ def _preset_switch_data(data, current, currency: str) -> dict:
         text = str(data.get(name, "")).strip()
         return int(text) if text.isascii() and text.isdigit() and int(text) <= top else default
 
+    expiry = ProgramRulesForm.expiry_data(current)
+    if data.get("expiry_policy") in ExpiryPolicy.values:
+        expiry = {"expiry_policy": data["expiry_policy"],
+                  "expiry_months": str(typed("expiry_months", current.expiry_months or "",
+                                             EXPIRY_MONTHS_MAX) or "")}
     return ProgramRulesForm.preset_data(
         preset, currency=currency,
         pending_days=typed("pending_days", current.pending_days, MAX_PENDING_DAYS),
         points_per_currency_value=typed("points_per_currency_value",
                                         current.points_per_currency_value, MAX_RULE_NUMBER)
-        or current.points_per_currency_value)
+        or current.points_per_currency_value, expiry=expiry)
 
 
 def _same_rules(a, b) -> bool:
@@ -275,7 +281,10 @@ def _preview(shop, form, raw_amount) -> dict:
         context["problems"] = exc.messages
         return context
     context.update(draft=draft, examples=selectors.rules_examples(rules=draft),
-                   example=_example(draft, raw_amount))
+                   example=_example(draft, raw_amount),
+                   expiry_effect=selectors.expiry_change_effect(
+                       shop=shop, current=selectors.program_rules_in_force(shop=shop),
+                       draft=draft))
     if draft.is_stamp_card:
         size = draft.stamps_per_card
         filled = min(size - 1, max(1, size * 7 // 10))

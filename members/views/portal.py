@@ -13,6 +13,7 @@ from loyalty.access import member_required, signed_in_view
 from .. import theme
 
 HISTORY_PAGE_SIZE = 15
+EXPIRING_SHOWN = 3  # the soonest batches of points that will expire
 
 
 def card_qr_svg(card_number: str) -> str:
@@ -42,6 +43,7 @@ def card(request):
         **theme.theme_context(request.shop),
         "membership": membership,
         "summary": selectors.membership_points_summary(membership=membership),
+        "expiring": selectors.points_expiring(membership=membership)[:EXPIRING_SHOWN],
         "page": history.get_page(request.GET.get("page")),
         "qr_svg": mark_safe(card_qr_svg(membership.card_number)),  # noqa: S308 - segno output
     })

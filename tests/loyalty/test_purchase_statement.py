@@ -5,9 +5,11 @@ nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -74,6 +76,51 @@ def test_one_statement_writes_what_the_steps_write(shop, owner, monkeypatch):
     assert Purchase.objects.get(pk=chained.pk).idempotency_key == "one"
 
 
+@pytest.mark.parametrize("policy", ["earned", "inactive"])
+def test_both_paths_write_the_lots_terms_and_the_last_purchase(shop, owner, monkeypatch, policy):
+    """The expiry terms on the lot and the card's last purchase (the inactivity clock) come out
+    the same on both paths, at one clock reading."""
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10, pending_days=14,
+                                  expiry_policy=policy, expiry_months=12)
+    one, steps = MembershipFactory(shop=shop), MembershipFactory(shop=shop)
+    at = dt.datetime(2026, 1, 31, 22, 30, tzinfo=dt.UTC)  # 23:30 in Amsterdam
+    with time_machine.travel(at, tick=False):
+        chained = record(shop, one, "one", owner=owner)
+        monkeypatch.setattr(sql, "chains_writes", lambda using="default": False)
+        stepped = record(shop, steps, "steps", owner=owner)
+
+    a, b = rows(chained), rows(stepped)
+    assert a["lot"] == b["lot"]
+    if policy == "earned":  # the start of 31 January 2027 in Amsterdam
+        assert a["lot"]["expires_at"] == dt.datetime(2027, 1, 30, 23, 0, tzinfo=dt.UTC)
+        assert a["lot"]["inactivity_months"] is None
+    else:
+        assert (a["lot"]["expires_at"], a["lot"]["inactivity_months"]) == (None, 12)
+    one.refresh_from_db()
+    steps.refresh_from_db()
+    assert one.last_purchase_at == steps.last_purchase_at == at
+    assert chained.membership.last_purchase_at == at
+
+
+def test_a_purchase_without_points_moves_the_last_purchase_too(shop, owner):
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10,
+                                  minimum_amount="50.00")
+    member = MembershipFactory(shop=shop)
+    at = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(at, tick=False):
+        purchase = record(shop, member, "k", owner=owner)
+    member.refresh_from_db()
+    assert purchase.points_earned == 0
+    assert member.last_purchase_at == at and member.points_balance == 0
+
+
+def test_a_lot_under_a_never_policy_has_no_terms(shop, owner):
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
+    member = MembershipFactory(shop=shop)
+    lot = PointLot.objects.get(entry__purchase=record(shop, member, "k", owner=owner))
+    assert (lot.expires_at, lot.inactivity_months) == (None, None)
+
+
 def test_it_is_one_statement_after_the_lock(shop, owner):
     member = MembershipFactory(shop=shop)
     services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
@@ -85,6 +132,19 @@ def test_it_is_one_statement_after_the_lock(shop, owner):
                   if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     assert len(statements) == 2, statements  # lock the card; purchase + entry + lot + balance
     assert statements[1].startswith("WITH p AS (INSERT INTO")
+    assert '"last_purchase_at" = ' in statements[1]
+
+
+def test_with_expiry_terms_it_is_still_one_statement(shop, owner):
+    member = MembershipFactory(shop=shop)
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10,
+                                  expiry_policy="earned", expiry_months=6)
+    with CaptureQueriesContext(connection) as captured:
+        record(shop, member, "k", owner=owner)
+    statements = [q["sql"] for q in captured.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2, statements
+    assert PointLot.objects.get(membership=member).expires_at is not None
 
 
 def test_a_duplicate_key_writes_nothing(shop, owner):

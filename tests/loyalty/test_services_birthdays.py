@@ -399,7 +399,9 @@ def test_the_entry_and_lot_are_written_with_the_rules_expiry_terms(shop):
     lot = PointLot.objects.get(entry=gift.entry)
     assert (lot.points, lot.remaining) == (250, 250)
     assert lot.available_at == _utc(2026, 6, 15, 12)
-    assert lot.expires_at == _utc(2027, 6, 15, 12)
+    # The start of the shop's local day 12 months on (lot_terms, as every lot): 00:00 in
+    # Amsterdam on 15 June 2027.
+    assert lot.expires_at == _utc(2027, 6, 14, 22)
     assert lot.inactivity_months is None
 
 
