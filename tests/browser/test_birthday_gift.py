@@ -1,17 +1,21 @@
 """The birthday gift in Chromium: the owner sets it on the dashboard (desktop and phone); a
-member whose birthday is today gets the points when the job runs, and the e-mail (locmem
-backend), and sees "Birthday gift" in the portal's history. Screenshots: birthday-*."""
+member whose birthday is today gets the points when the job runs, and the e-mail through the
+outbox (file backend), sees "Birthday gift" in the portal's history, and unsubscribes from
+marketing with one click on the e-mail's link; the owner sees the e-mail on the member's page.
+Screenshots: birthday-*, unsubscribe-*."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import re
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
-from loyalty import emails, services
-from loyalty.models import OutboxMessage
+from loyalty import services
+from loyalty.models import ConsentChange, ConsentSource, OutboxMessage, OutboxStatus
 from tests.browser.fits import assert_fits_phone
 from tests.browser.helpers import PHONE, sign_in
 from tests.factories import PASSWORD, MembershipFactory, OwnerFactory, ShopFactory, UserFactory
@@ -19,7 +23,22 @@ from tests.factories import PASSWORD, MembershipFactory, OwnerFactory, ShopFacto
 pytestmark = pytest.mark.browser
 
 
-def test_the_owner_sets_a_gift_and_the_member_gets_it(new_page, screenshot, console_errors):
+def sent_mails(folder) -> list[email.message.EmailMessage]:
+    """The messages Django's file backend wrote (one file per connection, messages apart by
+    a line of dashes)."""
+    found = []
+    for path in sorted(folder.glob("*.log")):
+        for raw in path.read_text(encoding="utf-8").split("\n" + "-" * 79 + "\n"):
+            if raw.strip():
+                found.append(email.message_from_string(raw.lstrip("\n"),
+                                                       policy=email.policy.default))
+    return found
+
+
+def test_the_owner_sets_a_gift_and_the_member_gets_it(new_page, screenshot, console_errors,
+                                                      settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
     shop = ShopFactory(name="Bakkerij De Gouden Korst", slug="gouden-korst", language="en",
                        time_zone="Europe/Amsterdam")
     owner = UserFactory(email="owner@korst.example")
@@ -59,14 +78,20 @@ def test_the_owner_sets_a_gift_and_the_member_gets_it(new_page, screenshot, cons
     assert run.given == 1
     member.refresh_from_db()
     assert member.points_balance == 250
-    # The outbox's sender (another part) sends what the birthday renderer composes.
+    # The outbox sends it (what the Celery task runs), through the file backend.
     message = OutboxMessage.objects.get(kind="birthday", membership=member)
-    composed = emails.birthday(message)
-    email = mail.EmailMultiAlternatives(composed.subject, composed.text, to=[message.to])
-    email.attach_alternative(composed.html, "text/html")
-    email.send()
-    assert mail.outbox[-1].subject == "Happy birthday from Bakkerij De Gouden Korst!"
-    assert "250 points are on your card." in mail.outbox[-1].body
+    assert services.outbox_drain()["sent"] == 1
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT
+    [sent] = sent_mails(tmp_path / "mail")
+    assert sent["Subject"] == "Happy birthday from Bakkerij De Gouden Korst!"
+    assert sent["To"] == "sanne@example.com"
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = sent.get_body(preferencelist=("plain",)).get_content()
+    assert "250 points are on your card." in text
+    html = sent.get_body(preferencelist=("html",)).get_content()
+    link = re.search(r'href="(http[^"]*/unsubscribe/[^"]+/)"', html).group(1)
+    assert sent["List-Unsubscribe"] == f"<{link}>"
 
     portal = new_page(**PHONE)
     sign_in(portal, member.email, PASSWORD)
@@ -76,6 +101,29 @@ def test_the_owner_sets_a_gift_and_the_member_gets_it(new_page, screenshot, cons
     expect(entry).to_contain_text("+250")
     assert_fits_phone(portal)
     screenshot(portal, "birthday-portal-phone")
+
+    # One click on the e-mail's unsubscribe link (the live server stands in for the site).
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    inbox = new_page(**PHONE)
+    inbox.goto("/" + path)
+    expect(inbox.get_by_role("heading", level=1)).to_have_text(
+        "No more news and offers from Bakkerij De Gouden Korst?")
+    assert_fits_phone(inbox)
+    screenshot(inbox, "unsubscribe-phone")
+    inbox.get_by_role("button", name="Unsubscribe").click()
+    expect(inbox.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    screenshot(inbox, "unsubscribe-done-phone")
+    member.refresh_from_db()
+    assert member.marketing_consent is False
+    change = ConsentChange.objects.get(membership=member)
+    assert (change.marketing, change.source) == (False, ConsentSource.UNSUBSCRIBE)
+
+    # The owner sees the e-mail on the member's page.
+    page.goto(f"/dashboard/{shop.slug}/members/{member.card_number}/")
+    emails_panel = page.locator(".member-emails")
+    expect(emails_panel).to_contain_text("Birthday")
+    expect(emails_panel).to_contain_text("Sent")
+    screenshot(page, "member-emails-desktop")
     # The refused form answered 400 on purpose; nothing else went wrong.
     assert [e for e in console_errors if "status of 400" not in e] == []
     assert len(console_errors) <= 1
