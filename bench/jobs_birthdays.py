@@ -39,6 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ["DATABASE_URL"] = url
+    # As a worker runs: no query log, templates compiled once (DEBUG off).
+    os.environ.setdefault("DJANGO_DEBUG", "false")
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database],
                    stderr=subprocess.DEVNULL, check=False)
@@ -83,6 +85,9 @@ def main() -> None:
         run = services.birthday_gifts_give(shop=shop, now=noon)
         return run, time.perf_counter() - started
 
+    # Each figure is measured warm (the members' pages in PostgreSQL's cache), as the naive
+    # loop at the end is: one unmeasured run of the day's job first.
+    rolled_back(day_job)
     run, seconds = rolled_back(day_job)
     print(f"day's job:      {run.given:6,} gifts, {run.emails:6,} e-mails  {seconds:7.3f} s"
           f"  (goal < 2 s)")

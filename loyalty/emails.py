@@ -114,6 +114,7 @@ def birthday(message: OutboxMessage) -> Email | None:
     context = message.context or {}
     return compose(message, template="loyalty/email/birthday", context={
         "points": int(context.get("points") or 0),
+        "stamps": bool(message.shop.current_rules and message.shop.current_rules.is_stamp_card),
         "extras": [extra for extra in context.get("extras") or [] if isinstance(extra, dict)],
         "portal_url": absolute(reverse("portal:card", args=[message.shop.slug])),
     })

@@ -458,8 +458,27 @@ def test_the_birthday_email_says_the_points_and_the_voucher(shop):
         assert "A free coffee" in part and "ABCD-EFGH" in part
         assert f"/portal/{shop.slug}/" in part
     assert "<style" not in email.html  # inlined
+    assert "stamp" not in email.text
+    # One unsubscribe line in the text part (compose adds it to every marketing e-mail).
+    assert email.text.count("/unsubscribe/") == 1
+    assert email.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     message.membership = None
     assert emails.birthday(message) is None
+
+
+def test_the_birthday_email_of_a_stamp_shop_says_stamps(shop):
+    from loyalty import emails
+
+    services.program_rules_update(shop=shop, by=None, program="stamps", stamp_minimum="3.00",
+                                  stamps_per_card=10, stamp_reward="a free coffee")
+    member = _member(shop, dt.date(1990, 6, 15), marketing_consent=True, name="Sanne")
+    message = OutboxMessage.objects.create(
+        shop=shop, membership=member, kind="birthday", key="k", to=member.email,
+        language="en", context={"points": 2})
+    email = emails.birthday(message)
+    assert "2 stamps are on your card." in email.text
+    assert "+2 stamps" in email.html
+    assert "points" not in email.text
 
 
 # --- task, command, index ----------------------------------------------------------------
