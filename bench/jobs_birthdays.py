@@ -26,6 +26,62 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
 SHOP = "bench-birthdays"
 
 
+DAY = dt.date(2027, 3, 17)  # a Wednesday
+NOON = dt.datetime(2027, 3, 17, 11, tzinfo=dt.UTC)  # 12:00 in Amsterdam
+
+
+def naive_loop(*, shop, day, limit=0):
+    """The day's members one by one, as a naive job would: a query per card, points_credit (its
+    own transaction), a gift row and an e-mail each. Returns (given, looked at, seconds)."""
+    from loyalty import services
+    from loyalty.models import BirthdayGift, EntryKind, Membership
+
+    started = time.perf_counter()
+    given = 0
+    rules = services.program_rules_current(shop=shop)
+    ids = list(Membership.objects.filter(shop=shop, birthday__month=day.month,
+                                         birthday__day=day.day).values_list("pk", flat=True))
+    if limit:
+        ids = ids[:limit]
+    for pk in ids:
+        member = Membership.objects.get(pk=pk)
+        if BirthdayGift.objects.filter(membership=member, year=day.year).exists():
+            continue
+        entry = services.points_credit(shop=shop, membership_id=pk,
+                                       points=rules.birthday_points, kind=EntryKind.BIRTHDAY)
+        BirthdayGift.objects.create(shop=shop, membership=member, year=day.year,
+                                    birthday=day, points=rules.birthday_points, entry=entry)
+        services.outbox.outbox_write(shop=shop, kind="birthday",
+                                     key=f"naive:{member.card_number}:{day.year}",
+                                     to=member.email, language=member.language,
+                                     membership=member,
+                                     context={"points": rules.birthday_points})
+        given += 1
+    return given, len(ids), time.perf_counter() - started
+
+
+def measure_committed(kind: str) -> None:
+    """``--measure day|naive`` on a copy of the database: the day before is given first, then
+    the day's job (batches committed) or the naive loop (each member committed on its own, as
+    a job without an outer transaction does). Prints "given seconds"."""
+    import django
+
+    django.setup()
+    from loyalty import services
+    from loyalty.models import Shop
+
+    shop = Shop.objects.get(slug=SHOP)
+    services.birthday_gifts_give(shop=shop, now=NOON - dt.timedelta(days=1))
+    shop.refresh_from_db()
+    if kind == "day":
+        started = time.perf_counter()
+        run = services.birthday_gifts_give(shop=shop, now=NOON)
+        print(run.given, time.perf_counter() - started)
+    else:
+        given, _looked, seconds = naive_loop(shop=shop, day=DAY)
+        print(given, seconds)
+
+
 class Rollback(Exception):
     pass
 
@@ -34,6 +90,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--database", default="trouw_bench_birthdays")
+    parser.add_argument("--measure", choices=["day", "naive"],
+                        help="(internal) one committed measurement on --database")
+    parser.add_argument("--committed", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure both with real commits, each on a copy of the "
+                             "database (about 10 s of copying each)")
     parser.add_argument("--naive-limit", type=int, default=0,
                         help="time the naive loop on this many members only (0: all of the day)")
     args = parser.parse_args()
@@ -41,6 +102,9 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     # As a worker runs: no query log, templates compiled once (DEBUG off).
     os.environ.setdefault("DJANGO_DEBUG", "false")
+    if args.measure:
+        measure_committed(args.measure)
+        return
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database],
                    stderr=subprocess.DEVNULL, check=False)
@@ -53,7 +117,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     from loyalty import services
-    from loyalty.models import BirthdayGift, EntryKind, Membership, Shop
+    from loyalty.models import BirthdayGift, Membership, Shop
 
     shop = Shop.objects.filter(slug=SHOP).first()
     if shop is None:
@@ -66,8 +130,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE loyalty_membership")  # rolled-back runs leave dead rows
     # A Wednesday, 12:00 in Amsterdam.
-    day = dt.date(2027, 3, 17)
-    noon = dt.datetime(2027, 3, 17, 11, tzinfo=dt.UTC)
+    day, noon = DAY, NOON
     print(f"shop {shop.slug}: {members:,} members; the day: {day} (Europe/Amsterdam)")
 
     def rolled_back(work):
@@ -107,29 +170,7 @@ def main() -> None:
     # an e-mail each), on the same data.
     def naive():
         services.birthday_gifts_give(shop=shop, now=noon - dt.timedelta(days=1))
-        started = time.perf_counter()
-        given = 0
-        rules = services.program_rules_current(shop=shop)
-        ids = list(Membership.objects.filter(shop=shop, birthday__month=day.month,
-                                             birthday__day=day.day).values_list("pk", flat=True))
-        if args.naive_limit:
-            ids = ids[:args.naive_limit]
-        for pk in ids:
-            member = Membership.objects.get(pk=pk)
-            if BirthdayGift.objects.filter(membership=member, year=day.year).exists():
-                continue
-            entry = services.points_credit(shop=shop, membership_id=pk,
-                                           points=rules.birthday_points,
-                                           kind=EntryKind.BIRTHDAY)
-            BirthdayGift.objects.create(shop=shop, membership=member, year=day.year,
-                                        birthday=day, points=rules.birthday_points, entry=entry)
-            services.outbox.outbox_write(shop=shop, kind="birthday",
-                                         key=f"naive:{member.card_number}:{day.year}",
-                                         to=member.email, language=member.language,
-                                         membership=member,
-                                         context={"points": rules.birthday_points})
-            given += 1
-        return given, len(ids), time.perf_counter() - started
+        return naive_loop(shop=shop, day=day, limit=args.naive_limit)
 
     given, looked, seconds = rolled_back(naive)
     scale = day_given / looked if looked else 1
@@ -145,6 +186,33 @@ def main() -> None:
     assert not BirthdayGift.objects.filter(shop=shop).exists()
     from loyalty import selectors
     print("ledger mismatches:", len(selectors.ledger_mismatches(shop=shop)))
+    if not args.committed:
+        return
+
+    # 4. With real commits: a job runs outside any outer transaction, so the naive loop commits
+    # every member (points_credit, the gift, the e-mail) and the set-based job every batch.
+    # Each on a fresh copy of the database (CREATE DATABASE … TEMPLATE), dropped afterwards.
+    connection.close()
+    figures = {}
+    for kind in ("day", "naive"):
+        copy = f"{args.database}_copy"
+        pg = ["-h", "127.0.0.1", "-U", "postgres"]
+        subprocess.run(["dropdb", *pg, "--if-exists", copy], check=True)
+        subprocess.run(["createdb", *pg, "-T", args.database, copy], check=True)
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", kind, "--database", copy],
+                env={**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{copy}",
+                     "LOG_LEVEL": "WARNING"},
+                check=True, capture_output=True, text=True).stdout.split()
+        finally:
+            subprocess.run(["dropdb", *pg, "--if-exists", copy], check=True)
+        figures[kind] = (int(out[-2]), float(out[-1]))
+    (day_given, day_s), (naive_given, naive_s) = figures["day"], figures["naive"]
+    print(f"committed, day's job: {day_given:6,} gifts  {day_s:7.3f} s")
+    print(f"committed, naive:     {naive_given:6,} gifts  {naive_s:7.3f} s")
+    print(f"committed: set-based is {naive_s / day_s:.0f}x faster than the naive loop"
+          " (goal ≥ 20x)")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,10 @@ class Shop(models.Model):
         "loyalty.ProgramRules", verbose_name=_("rules in force"), null=True, blank=True,
         editable=False, on_delete=models.SET_NULL, related_name="+",
     )
+    # The last local day whose birthday gifts a completed run gave under the rules in force
+    # (loyalty/services/birthdays.py): the next run looks only at the days after it. New rules
+    # clear it (their window may make other days due).
+    birthdays_given_through = models.DateField(null=True, blank=True, editable=False)
 
     objects = ShopQuerySet.as_manager()
 

@@ -78,6 +78,21 @@ def birthday_gift_date(*, rules: ProgramRules, celebrated: dt.date) -> dt.date:
     return celebrated
 
 
+def _gift_lead_days(rules: ProgramRules) -> int:
+    """How many days before a birthday its gift can arrive under ``rules``, at most."""
+    return {BirthdayWindow.DAYS_BEFORE: rules.birthday_days_before, BirthdayWindow.WEEK: 6,
+            BirthdayWindow.MONTH: 30}.get(rules.birthday_window, 0)
+
+
+def _mark_holds(rules: ProgramRules) -> bool:
+    """Whether the days up to a completed run's mark can be left out of the next run: true
+    when a birthday entered after its gift day (so after the run that gave that day) always
+    falls within the notice days and counts from next year — the notice is longer than the
+    window lets a gift come before the birthday. Otherwise every run looks at the whole
+    catch-up window."""
+    return _gift_lead_days(rules) < settings.TROUW_BIRTHDAY_NOTICE_DAYS
+
+
 def shop_local_now(*, shop: Shop, now: dt.datetime | None = None) -> dt.datetime:
     """The time on the shop's clock (its time zone), summer time included."""
     return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(shop.time_zone))
@@ -164,10 +179,16 @@ class BirthdayRun:
     seconds: float = 0.0
 
 
-def _due_celebrations(*, rules: ProgramRules, through: dt.date) -> list[dt.date]:
+def _due_celebrations(*, rules: ProgramRules, through: dt.date,
+                      since: dt.date | None = None) -> list[dt.date]:
     """The birthdays (days celebrated) whose gift falls in the catch-up window ending
-    ``through``: from ``CATCH_UP_DAYS`` back up to and including ``through``."""
+    ``through``: from ``CATCH_UP_DAYS`` back (or from ``since``, when later) up to and
+    including ``through``."""
     first = through - dt.timedelta(days=CATCH_UP_DAYS)
+    if since is not None and since > first:
+        first = since
+    if first > through:
+        return []
     days = []
     for offset in range(-CATCH_UP_DAYS - 1, _LOOK_AHEAD_DAYS):
         celebrated = through + dt.timedelta(days=offset)
@@ -180,12 +201,12 @@ def _local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
 
-def birthdays_due(*, shop: Shop, rules: ProgramRules,
-                  through: dt.date) -> list[tuple[int, dt.date]]:
+def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
+                  since: dt.date | None = None) -> list[tuple[int, dt.date]]:
     """(membership id, day celebrated) of every member whose gift is due by ``through`` (the
-    shop's local date) and not given: one indexed query (the index on shop, month(birthday),
-    day(birthday)), in id order."""
-    celebrations = _due_celebrations(rules=rules, through=through)
+    shop's local date; with ``since``, on that day or later) and not given: one indexed query
+    (the index on shop, month(birthday), day(birthday)), in id order."""
+    celebrations = _due_celebrations(rules=rules, through=through, since=since)
     if not celebrations:
         return []
     zone = zoneinfo.ZoneInfo(shop.time_zone)
@@ -384,11 +405,25 @@ def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
     rules = program_rules_current(shop=shop)
     if rules.birthday_points or birthday_gift_extras_words(shop=shop):
         through = local.date() if local.hour >= GIFT_HOUR else local.date() - dt.timedelta(days=1)
-        due = birthdays_due(shop=shop, rules=rules, through=through)
+        # The days up to the mark were given by a completed run under these rules: a birthday
+        # entered since then falls within the notice days and counts from next year, so only
+        # the days after it can hold a gift due (the hourly runs after the day's first find
+        # nothing without a query).
+        mark = (Shop.objects.filter(pk=shop.pk, current_rules=rules)
+                .values_list("birthdays_given_through", flat=True).first()
+                if _mark_holds(rules) else None)
+        since = mark + dt.timedelta(days=1) if mark else None
+        due = birthdays_due(shop=shop, rules=rules, through=through, since=since)
         run.due = len(due)
         for start in range(0, len(due), batch_size):
             _batch_give(shop=shop, rules=rules, batch=due[start:start + batch_size], now=now,
                         run=run)
+        if _mark_holds(rules) and (not mark or mark < through):
+            # Only while these rules are in force, and never backwards (two runs at once).
+            (Shop.objects.filter(pk=shop.pk, current_rules=rules)
+             .filter(Q(birthdays_given_through__isnull=True)
+                     | Q(birthdays_given_through__lt=through))
+             .update(birthdays_given_through=through))
     run.seconds = time.monotonic() - started
     logger.info("birthdays shop=%s local_date=%s due=%s given=%s points=%s emails=%s "
                 "duration=%.3fs", shop.pk, run.local_date, run.due, run.given, run.points,

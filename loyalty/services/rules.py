@@ -228,7 +228,8 @@ def program_rules_update(*, shop: Shop, by: User | None, **fields) -> ProgramRul
         rules = ProgramRules.objects.create(
             shop=shop, version=(latest.version + 1) if latest else 1, created_by=by, **values
         )
-        Shop.objects.filter(pk=shop.pk).update(current_rules=rules)
+        # The birthday job's mark goes with the old rules (another window, other days due).
+        Shop.objects.filter(pk=shop.pk).update(current_rules=rules, birthdays_given_through=None)
         api_keys_forget()  # a key's row holds the rules in force
     shop.current_rules = rules
     return rules

@@ -78,9 +78,10 @@ def test_the_owner_sets_a_gift_and_the_member_gets_it(new_page, screenshot, cons
     assert run.given == 1
     member.refresh_from_db()
     assert member.points_balance == 250
-    # The outbox sends it (what the Celery task runs), through the file backend.
+    # The outbox sends it, through the file backend: the drain enqueued on commit (eager in
+    # the tests) may have sent it already; a drain now (what the task runs) sends nothing twice.
     message = OutboxMessage.objects.get(kind="birthday", membership=member)
-    assert services.outbox_drain()["sent"] == 1
+    services.outbox_drain()
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
     [sent] = sent_mails(tmp_path / "mail")
