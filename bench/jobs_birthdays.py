@@ -192,7 +192,12 @@ def main() -> None:
     # 4. With real commits: a job runs outside any outer transaction, so the naive loop commits
     # every member (points_credit, the gift, the e-mail) and the set-based job every batch.
     # Each on a fresh copy of the database (CREATE DATABASE … TEMPLATE), dropped afterwards.
-    connection.close()
+    from django.db import connections
+
+    for conn in connections.all():  # the pool's connections too: a template must be unused
+        conn.close()
+        if hasattr(conn, "close_pool"):
+            conn.close_pool()
     figures = {}
     for kind in ("day", "naive"):
         copy = f"{args.database}_copy"
