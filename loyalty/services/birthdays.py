@@ -21,7 +21,6 @@ import calendar
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import moments, sql
+from ..localdays import day_start, shop_zone
 from ..models import (
     BirthdayGift,
     BirthdayWindow,
@@ -95,7 +95,7 @@ def _mark_holds(rules: ProgramRules) -> bool:
 
 def shop_local_now(*, shop: Shop, now: dt.datetime | None = None) -> dt.datetime:
     """The time on the shop's clock (its time zone), summer time included."""
-    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(shop.time_zone))
+    return (now or timezone.now()).astimezone(shop_zone(shop.time_zone))
 
 
 def birthday_counts_from(*, shop: Shop, birthday: dt.date, set_at: dt.datetime | None = None,
@@ -197,10 +197,6 @@ def _due_celebrations(*, rules: ProgramRules, through: dt.date,
     return days
 
 
-def _local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-
 def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
                   since: dt.date | None = None) -> list[tuple[int, dt.date]]:
     """(membership id, day celebrated) of every member whose gift is due by ``through`` (the
@@ -209,7 +205,7 @@ def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
     celebrations = _due_celebrations(rules=rules, through=through, since=since)
     if not celebrations:
         return []
-    zone = zoneinfo.ZoneInfo(shop.time_zone)
+    zone = shop_zone(shop.time_zone)
     notice = settings.TROUW_BIRTHDAY_NOTICE_DAYS
     match = Q()
     for celebrated in celebrations:
@@ -218,7 +214,7 @@ def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
             days.append(29)
         # Set or changed at least ``notice`` days before it falls: before the local midnight
         # that starts the day ``notice - 1`` days before it.
-        cutoff = _local_midnight(celebrated - dt.timedelta(days=notice - 1), zone)
+        cutoff = day_start(celebrated - dt.timedelta(days=notice - 1), zone)
         match |= (Q(birthday__month=celebrated.month, birthday__day__in=days)
                   & (Q(birthday_set_at__isnull=True) | Q(birthday_set_at__lt=cutoff)))
     last_gift = (BirthdayGift.objects.filter(membership=OuterRef("pk"))
