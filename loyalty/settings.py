@@ -388,7 +388,7 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 TROUW_EFFECTS: dict[str, list[str]] = {
     "purchase": [],
     "refund": [],
-    "enrolment": [],
+    "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
 # The e-mails the outbox sends, by kind: who renders one (a function of the app the kind

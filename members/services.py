@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty import moments
 from loyalty import services as loyalty_services
 from loyalty.models import ConsentSource, Language, Membership, MembershipSource, Shop, User
 
@@ -163,7 +164,9 @@ def member_enrol(
                         source=(ConsentSource.COUNTER if source == MembershipSource.COUNTER
                                 else ConsentSource.ENROLMENT))
                 loyalty_services.signup_bonus_award(membership=membership)
-                welcome_write(membership=membership)
+                # What an enrolment does beyond the card (settings.TROUW_EFFECTS["enrolment"]:
+                # the welcome e-mail, …), in its transaction.
+                moments.announce("enrolment", membership=membership)
                 return membership
         except IntegrityError as exc:
             if "card_number" in str(exc):
@@ -178,7 +181,8 @@ def member_enrol(
 
 def welcome_write(*, membership: Membership) -> None:
     """The welcome e-mail of a new member with an e-mail address, an outbox row written in
-    the enrolment's transaction (sent after its commit; once per card)."""
+    the enrolment's transaction (sent after its commit; once per card). An ``enrolment``
+    effect (settings.TROUW_EFFECTS)."""
     if membership.email:
         loyalty_services.outbox_write(
             shop=membership.shop, kind="welcome", key=f"welcome:{membership.pk}",

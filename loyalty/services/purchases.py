@@ -273,6 +273,9 @@ def purchase_refund(
                     idempotency_key=f"refund:{purchase.pk}:{idempotency_key}"
                     if idempotency_key else None,
                 )
+            # What a refund does in other apps (settings.TROUW_EFFECTS["refund"]), in its
+            # transaction: an effect that raises undoes the refund.
+            moments.announce("refund", refund=refund)
     except IntegrityError:
         if idempotency_key is None:
             raise

@@ -45,3 +45,50 @@ def test_an_unknown_moment_is_refused():
 
 def test_every_moment_has_its_list_in_settings(settings):
     assert set(settings.TROUW_EFFECTS) == set(moments.MOMENTS)
+
+
+# --- The moments the core and the apps announce ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_refund_announces_itself_inside_its_transaction(settings):
+    from django.core.exceptions import ValidationError
+
+    from loyalty import services
+    from loyalty.models import LedgerEntry, Refund
+    from tests.factories import MembershipFactory
+
+    member = MembershipFactory()
+    purchase = services.purchase_record(shop=member.shop, amount="20.00",
+                                        membership_id=member.pk)
+    settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS,
+                              "refund": ["tests.loyalty.test_moments.first"]}
+    refund = services.purchase_refund(shop=member.shop, purchase_id=purchase.pk, amount="5.00")
+    assert CALLS == [("first", {"refund": refund})]
+
+    settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS,
+                              "refund": ["tests.loyalty.test_moments.refusing"]}
+    entries = LedgerEntry.objects.count()
+    with pytest.raises(ValidationError):
+        services.purchase_refund(shop=member.shop, purchase_id=purchase.pk, amount="5.00")
+    assert Refund.objects.count() == 1  # the refused one left nothing
+    assert LedgerEntry.objects.count() == entries
+
+
+def refusing(**arguments):
+    from django.core.exceptions import ValidationError
+
+    raise ValidationError("the charity app refused")
+
+
+@pytest.mark.django_db
+def test_an_enrolment_announces_itself_and_the_welcome_is_its_effect(settings, shop):
+    from loyalty.models import OutboxMessage
+    from members.services import member_enrol
+
+    assert settings.TROUW_EFFECTS["enrolment"] == ["members.services.welcome_write"]
+    settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS, "enrolment": [
+        "members.services.welcome_write", "tests.loyalty.test_moments.first"]}
+    membership = member_enrol(shop=shop, name="Vera", email="vera@example.com")
+    assert CALLS == [("first", {"membership": membership})]
+    assert OutboxMessage.objects.filter(kind="welcome", membership=membership).exists()
