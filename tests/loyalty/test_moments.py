@@ -64,7 +64,7 @@ def test_a_refund_announces_itself_inside_its_transaction(settings):
     settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS,
                               "refund": ["tests.loyalty.test_moments.first"]}
     refund = services.purchase_refund(shop=member.shop, purchase_id=purchase.pk, amount="5.00")
-    assert CALLS == [("first", {"refund": refund})]
+    assert [("first", {"refund": refund})] == CALLS
 
     settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS,
                               "refund": ["tests.loyalty.test_moments.refusing"]}
@@ -90,5 +90,5 @@ def test_an_enrolment_announces_itself_and_the_welcome_is_its_effect(settings, s
     settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS, "enrolment": [
         "members.services.welcome_write", "tests.loyalty.test_moments.first"]}
     membership = member_enrol(shop=shop, name="Vera", email="vera@example.com")
-    assert CALLS == [("first", {"membership": membership})]
+    assert [("first", {"membership": membership})] == CALLS
     assert OutboxMessage.objects.filter(kind="welcome", membership=membership).exists()
