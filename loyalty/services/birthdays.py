@@ -287,10 +287,13 @@ def _gifts_insert(*, shop: Shop, rows: list[tuple[int, int, dt.date, int]],
     return {membership_id: gift_id for gift_id, membership_id in _execute(sql, params)}
 
 
-def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime) -> dict[int, int]:
-    """For the gifts ``gift_ids`` with points: their ledger entries, the entries' lots (with the
-    rules' expiry terms), the cached balances and the gifts' link to their entry, each one
-    statement read from the gift rows (no row by row). Returns {gift id: entry id}."""
+def _points_write(*, rules: ProgramRules, gift_of: dict[int, int],
+                  now: dt.datetime) -> dict[int, int]:
+    """For the new gifts (``gift_of``: {membership id: gift id}) with points: their ledger
+    entries, the entries' lots (with the rules' expiry terms), the cached balances and the
+    gifts' link to their entry, each one statement read from the gift rows (no row by row).
+    Returns {gift id: entry id}."""
+    gift_ids = list(gift_of.values())
     gifts, entries, lots, members = (_q(m._meta.db_table) for m in (
         BirthdayGift, LedgerEntry, PointLot, Membership))
     in_gifts, ids = _in(gift_ids)
@@ -304,7 +307,7 @@ def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime)
         f" SELECT g.{_q('shop_id')}, g.{_q('membership_id')}, g.{_q('points')}, %s,"
         f" 'loyalty.birthdaygift:' || g.{_q('id')}, '', '', {key}, %s"
         f" FROM {gifts} g WHERE g.{_q('id')} {in_gifts} AND g.{_q('points')} > 0"
-        f" RETURNING {_q('id')}",
+        f" RETURNING {_q('id')}, {_q('membership_id')}",
         [EntryKind.BIRTHDAY, at, *ids])
     if not rows:
         return {}
@@ -327,6 +330,14 @@ def _points_write(*, rules: ProgramRules, gift_ids: list[int], now: dt.datetime)
         f"UPDATE {members} SET {balance} = {balance} + g.{_q('points')}"  # noqa: S608
         f" FROM {gifts} g WHERE g.{_q('membership_id')} = {members}.{_q('id')}"
         f" AND g.{_q('id')} {in_gifts} AND g.{_q('points')} > 0", ids)
+    if connection.vendor == "postgresql":
+        # Each gift gets its entry by the gift's key (the entries' insert returned them).
+        entry_of = {gift_of[membership_id]: entry_id for entry_id, membership_id in rows}
+        _execute(
+            f"UPDATE {gifts} SET {_q('entry_id')} = r.e"  # noqa: S608
+            f" FROM unnest(%s::bigint[], %s::bigint[]) AS r(g, e)"
+            f" WHERE {gifts}.{_q('id')} = r.g", [list(entry_of), list(entry_of.values())])
+        return entry_of
     linked = _execute(
         f"UPDATE {gifts} SET {_q('entry_id')} = e.{_q('id')} FROM {entries} e"  # noqa: S608
         f" WHERE e.{_q('shop_id')} = {gifts}.{_q('shop_id')}"
@@ -364,7 +375,7 @@ def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.da
         inserted = _gifts_insert(shop=shop, rows=rows, now=now)
         if not inserted:
             return
-        entry_of = _points_write(rules=rules, gift_ids=list(inserted.values()), now=now)
+        entry_of = _points_write(rules=rules, gift_of=inserted, now=now)
         gifts = []
         for pk, year, celebrated, points in rows:
             if pk not in inserted:
