@@ -23,6 +23,7 @@ from loyalty.models import (
 )
 from loyalty.points import MAX_BALANCE
 from loyalty.services import birthdays
+from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory
 
 UTC = dt.UTC
@@ -515,8 +516,7 @@ def test_the_command_gives_and_tells(shop, capsys):
 
 
 def test_the_days_birthdays_use_the_birthday_index(shop):
-    if connection.vendor != "postgresql":
-        pytest.skip("EXPLAIN of PostgreSQL")
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL), for EXPLAIN")
     rules = _gift_rules(shop)
     query = (Membership.objects.filter(shop=shop, birthday__isnull=False,
                                        birthday__month=6, birthday__day__in=[15]))
