@@ -11,8 +11,9 @@
 
   // The element marked data-autofocus gets focus on load and after an htmx swap has settled
   // (the counter's search box: ready for the next customer or scan). Not on afterSwap: htmx
-  // wires up the new content's hx-post only when it settles (20 ms later), and an Enter in
-  // between would submit the form without htmx, as a full page.
+  // wires up the new content's hx-post only when it settles, and an Enter in between would
+  // submit the form without htmx, as a full page. (base.html sets htmx's settle delay to 0, so
+  // that no keystroke can fall between a swap and the wiring of what it brought.)
   function focusMarked(root) {
     var el = (root || document).querySelector("[data-autofocus]");
     if (el) { el.focus(); if (el.select) el.select(); }

@@ -135,7 +135,16 @@ def test_typing_updates_the_whole_preview_and_it_agrees(bakery, new_page, consol
 def test_the_stamp_preview_speaks_of_stamps(bakery, new_page):
     shop, owner = bakery
     page = open_editor(new_page, owner)
+    # A preset swaps in a new form: its fields are wired up by htmx in the same task as the
+    # swap (settle delay 0), so the first keystroke after it already updates the preview.
+    page.evaluate("""() => document.body.addEventListener("htmx:afterSwap", () =>
+        queueMicrotask(() => {
+            const preview = document.getElementById("preview");
+            window.previewWired = !!(preview && (preview["htmx-internal-data"] || {}).initHash);
+        }))""")
     page.get_by_label("Stamp card").check()
+    expect(page.get_by_label("Smallest purchase for a stamp")).to_be_visible()
+    assert page.evaluate("window.previewWired") is True
     example, explanation, examples = _preview_parts(page)
     expect(example).to_have_text("€27.50: 1 stamp.")  # the amount tried stays
     page.get_by_label("Try an amount (EUR)").fill("4.50")
