@@ -135,18 +135,28 @@ BROKER_PAUSE_SECONDS = 10.0
 _broker_paused_until = 0.0
 
 
+def registered_task(task_name: str):
+    """The task of that name from Celery's registry. A web process imports no task module of
+    its own (a worker does, at start): the first time, the apps' task modules are loaded, as a
+    worker loads them (``import_default_modules``: Celery's autodiscovery of ``tasks.py``)."""
+    from celery import current_app
+
+    if task_name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task_name]
+
+
 def _enqueue(task_name: str, *args) -> bool:
     """Hand a task to the broker after the commit. The broker being away is no error here: the
     row is written, and the periodic sweep sends it when the broker is back. The task is found
     by name in Celery's registry (no import: the tasks call these services, not the other way
     round). Returns whether the task was handed on."""
     global _broker_paused_until
-    from celery import current_app
 
     if time.monotonic() < _broker_paused_until:
         return False
     try:
-        current_app.tasks[task_name].apply_async(args=args, retry=False)
+        registered_task(task_name).apply_async(args=args, retry=False)
     except Exception:  # noqa: BLE001 — any broker failure; the sweep is the fallback
         _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         logger.warning("outbox: could not enqueue %s%s now; the sweep will", task_name, args,

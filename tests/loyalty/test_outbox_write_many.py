@@ -58,3 +58,22 @@ def test_nothing_to_write_enqueues_nothing(shop, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks() as callbacks:
         assert outbox_write_many(shop=shop, kind="birthday", messages=[]) == 0
     assert callbacks == []
+
+
+def test_a_web_process_finds_the_outbox_tasks_without_having_imported_them():
+    """A web process (gunicorn, runserver) imports no tasks module, and the services never
+    import the tasks: the enqueue on commit must still find them, or every e-mail would wait
+    for the sweep. In a fresh interpreter, as a web process starts."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import django; django.setup(); import sys; "
+            "assert 'loyalty.tasks' not in sys.modules; "
+            "from loyalty.services.outbox import DRAIN_TASK, SEND_TASK, registered_task; "
+            "print(registered_task(SEND_TASK).name, registered_task(DRAIN_TASK).name)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, env={**os.environ,
+                                            "DJANGO_SETTINGS_MODULE": "loyalty.settings"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["loyalty.tasks.outbox_send", "loyalty.tasks.outbox_drain"]
