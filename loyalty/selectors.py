@@ -550,32 +550,56 @@ def expiry_change_effect(*, shop: Shop, current: ProgramRules, draft: ProgramRul
     today = formats.date_format(shop_today(shop=shop, now=now), "j F")
     months = draft.expiry_months
     if draft.expiry_policy == ExpiryPolicy.AFTER_EARNING:
-        future = ngettext(
-            "from %(today)s, points earned expire %(months)s month later.",
-            "from %(today)s, points earned expire %(months)s months later.", months)
+        future = (ngettext("from %(today)s, stamps earned expire %(months)s month later.",
+                           "from %(today)s, stamps earned expire %(months)s months later.",
+                           months)
+                  if stamps else
+                  ngettext("from %(today)s, points earned expire %(months)s month later.",
+                           "from %(today)s, points earned expire %(months)s months later.",
+                           months))
     elif draft.expiry_policy == ExpiryPolicy.INACTIVITY:
-        future = ngettext(
+        future = (ngettext(
+            "from %(today)s, stamps earned expire after %(months)s month without a purchase "
+            "(every card's clock starts today).",
+            "from %(today)s, stamps earned expire after %(months)s months without a purchase "
+            "(every card's clock starts today).", months)
+            if stamps else ngettext(
             "from %(today)s, points earned expire after %(months)s month without a purchase "
             "(every card's clock starts today).",
             "from %(today)s, points earned expire after %(months)s months without a purchase "
-            "(every card's clock starts today).", months)
+            "(every card's clock starts today).", months))
     else:
-        future = _("from %(today)s, points earned never expire.")
-    sentences = [_("No points on cards today are affected; %(future)s") % {
-        "future": future % {"today": today, "months": months}}]
+        future = (_("from %(today)s, stamps earned never expire.") if stamps
+                  else _("from %(today)s, points earned never expire."))
+    affected = (_("No stamps on cards today are affected; %(future)s") if stamps
+                else _("No points on cards today are affected; %(future)s"))
+    sentences = [affected % {"future": future % {"today": today, "months": months}}]
     if current.expiry_policy != ExpiryPolicy.NEVER:
         old_months = current.expiry_months
         if draft.expiry_policy == current.expiry_policy:
-            kept = (ngettext("Points earned before keep their %(months)s month: they are not "
-                             "shortened.", "Points earned before keep their %(months)s months: "
-                             "they are not shortened.", old_months)
-                    if draft.expiry_months < old_months else
-                    ngettext("Points earned before keep their %(months)s month: they are not "
-                             "lengthened.", "Points earned before keep their %(months)s months: "
-                             "they are not lengthened.", old_months))
+            shorter = draft.expiry_months < old_months
+            if stamps:
+                kept = (ngettext("Stamps earned before keep their %(months)s month: they are "
+                                 "not shortened.", "Stamps earned before keep their %(months)s "
+                                 "months: they are not shortened.", old_months)
+                        if shorter else
+                        ngettext("Stamps earned before keep their %(months)s month: they are "
+                                 "not lengthened.", "Stamps earned before keep their %(months)s "
+                                 "months: they are not lengthened.", old_months))
+            else:
+                kept = (ngettext("Points earned before keep their %(months)s month: they are "
+                                 "not shortened.", "Points earned before keep their %(months)s "
+                                 "months: they are not shortened.", old_months)
+                        if shorter else
+                        ngettext("Points earned before keep their %(months)s month: they are "
+                                 "not lengthened.", "Points earned before keep their %(months)s "
+                                 "months: they are not lengthened.", old_months))
             sentences.append(kept % {"months": old_months})
         else:
-            sentences.append(_("Points earned before keep the terms they were earned under: "
-                               "%(terms)s") % {"terms": expiry_terms_sentence(
-                                   months=old_months, policy=current.expiry_policy).lower()})
+            before = (_("Stamps earned before keep the terms they were earned under: "
+                        "%(terms)s") if stamps else
+                      _("Points earned before keep the terms they were earned under: "
+                        "%(terms)s"))
+            sentences.append(before % {"terms": expiry_terms_sentence(
+                months=old_months, policy=current.expiry_policy, stamps=stamps).lower()})
     return {"changed": True, "sentences": sentences}

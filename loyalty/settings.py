@@ -197,8 +197,11 @@ REDIS_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    # Redis, with the process's memory standing in while Redis does not answer: allauth's
+    # sign-in rate limits live in the cache and fail closed (429), see loyalty/cache.py.
+    CACHES = {"default": {"BACKEND": "loyalty.cache.RedisWithLocalFallback",
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = dict(REDIS_BROKER_TRANSPORT_OPTIONS)
 else:

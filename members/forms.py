@@ -82,3 +82,12 @@ class CounterEnrolForm(forms.Form):
                      if not values.get(name)]
         if names:
             self.fields[names[0]].widget.attrs["data-autofocus"] = ""
+
+
+class BirthdayForm(forms.Form):
+    """The member's birthday on the portal: set, changed or removed (left empty)."""
+
+    birthday = forms.DateField(
+        label=_("Your birthday"), required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+    )

@@ -79,6 +79,16 @@ def phone_normalize(raw: str, *, country: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _birthday_error(birthday: dt.date | None) -> str | None:
+    if birthday is None:
+        return None
+    if birthday > timezone.localdate():
+        return _("The birthday cannot be in the future.")
+    if birthday < dt.date(1900, 1, 1):
+        return _("Enter a birthday after 1900.")
+    return None
+
+
 def _clean_member_details(*, name, email, phone, birthday, language, country) -> dict:
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
@@ -98,12 +108,8 @@ def _clean_member_details(*, name, email, phone, birthday, language, country) ->
         phone = ""
     if not email and not phone and "email" not in errors and "phone" not in errors:
         errors["email"] = [_("Enter an e-mail address or a phone number.")]
-    if birthday is not None:
-        today = timezone.localdate()
-        if birthday > today:
-            errors["birthday"] = [_("The birthday cannot be in the future.")]
-        elif birthday < dt.date(1900, 1, 1):
-            errors["birthday"] = [_("Enter a birthday after 1900.")]
+    if birthday_error := _birthday_error(birthday):
+        errors["birthday"] = [birthday_error]
     if language not in Language.values:
         errors["language"] = [_("Unknown language “%(value)s”.") % {"value": language}]
     if errors:
@@ -177,6 +183,24 @@ def member_enrol(
                 code="duplicate",
             ) from None
     raise RuntimeError("Could not draw a free card number")
+
+
+def member_birthday_set(*, membership: Membership, birthday: dt.date | None) -> bool:
+    """Set, change or remove a member's birthday (the member on the portal). Its time is
+    recorded: a birthday set or changed less than the notice days before it falls counts
+    from next year, and the birthday job gives no second gift within 365 days of the last,
+    so changing it cannot earn another. Returns whether anything changed."""
+    if error := _birthday_error(birthday):
+        raise ValidationError({"birthday": [error]})
+    with transaction.atomic():
+        card = Membership.objects.select_for_update().get(pk=membership.pk)
+        if card.birthday == birthday:
+            return False
+        card.birthday = birthday
+        card.birthday_set_at = timezone.now() if birthday else None
+        card.save(update_fields=["birthday", "birthday_set_at"])
+    membership.birthday, membership.birthday_set_at = card.birthday, card.birthday_set_at
+    return True
 
 
 def welcome_write(*, membership: Membership) -> None:

@@ -9,6 +9,7 @@ portal_patterns = [
     path("", portal.index, name="index"),
     path("<slug:shop_slug>/", portal.card, name="card"),
     path("<slug:shop_slug>/how-it-works/", portal.how_it_works, name="how_it_works"),
+    path("<slug:shop_slug>/birthday/", portal.birthday, name="birthday"),
 ]
 
 urlpatterns = [

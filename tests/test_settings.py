@@ -61,3 +61,29 @@ print(response.status_code, response.get("Location"))
     result = run(code, {"DJANGO_ENV": "development"}, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "302 /start/"
+
+
+def test_signing_in_works_while_redis_is_down(tmp_path):
+    """With REDIS_URL set the cache is Redis, and allauth keeps its sign-in rate limits in the
+    cache: a dead Redis must be a cache miss (django-redis' IGNORE_EXCEPTIONS), not a 500, and
+    must not make the sign-in wait."""
+    code = """
+import time
+import django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from loyalty.models import User
+assert getattr(settings, "ACCOUNT_RATE_LIMITS", None) is None  # allauth's default limits
+User.objects.create_user(email="anna@example.com", password="pw-long-enough-42")
+started = time.monotonic()
+response = Client().post("/accounts/login/", {"login": "anna@example.com",
+                                               "password": "pw-long-enough-42"})
+print(response.status_code, response.get("Location"), time.monotonic() - started < 10)
+"""
+    result = run(code, {"DJANGO_ENV": "development", "REDIS_URL": "redis://127.0.0.1:1/0"},
+                 tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "302 /start/ True"

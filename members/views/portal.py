@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from loyalty import selectors
 from loyalty.access import member_required, signed_in_view
 
+from .. import selectors as member_selectors
+from .. import services as member_services
 from .. import theme
+from ..forms import BirthdayForm
 
 HISTORY_PAGE_SIZE = 15
 EXPIRING_SHOWN = 3  # the soonest batches of points that will expire
@@ -59,4 +67,37 @@ def how_it_works(request):
         "program_sentence": selectors.program_sentence(rules=rules,
                                                        currency=request.shop.currency),
         "stamps": summary["stamps"],
+    })
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def birthday(request):
+    """The member sets, changes or removes their birthday, and is told what it means: the gift
+    it brings, and that a birthday too close now counts from next year."""
+    membership = request.membership
+    form = BirthdayForm(request.POST or None, initial={"birthday": membership.birthday})
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = member_services.member_birthday_set(
+                membership=membership, birthday=form.cleaned_data["birthday"])
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                for message in field_errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            if changed:
+                notice = member_selectors.birthday_notice(
+                    shop=request.shop, birthday=membership.birthday,
+                    set_at=membership.birthday_set_at)
+                messages.success(request, _("Your birthday is saved.") if membership.birthday
+                                 else _("Your birthday is removed."))
+                if notice:
+                    messages.warning(request, notice)
+            return redirect("portal:card", shop_slug=request.shop.slug)
+    return render(request, "members/portal/birthday.html", {
+        **theme.theme_context(request.shop),
+        "membership": membership, "form": form,
+        "gift": member_selectors.shop_birthday_gift(shop=request.shop),
+        "notice_days": settings.TROUW_BIRTHDAY_NOTICE_DAYS,
     })

@@ -157,6 +157,27 @@ def test_the_stamp_card_has_expiry_too(owner_client, shop):
     assert (in_force(shop).expiry_policy, in_force(shop).expiry_months) == ("earned", 3)
 
 
+def test_the_stamp_cards_preview_speaks_of_stamps(owner_client, shop):
+    shown = effect(text(owner_client.get(example_url(shop), stamps_post(
+        expiry_policy="earned", expiry_months="3"))))
+    assert ("No stamps on cards today are affected; from 1 December, stamps earned expire 3 "
+            "months later.") in shown
+    assert "point" not in shown.lower()
+    assert owner_client.post(program_url(shop), stamps_post(
+        expiry_policy="earned", expiry_months="12")).status_code == 302
+    shorter = effect(text(owner_client.get(example_url(shop), stamps_post(
+        expiry_policy="earned", expiry_months="6"))))
+    assert "Stamps earned before keep their 12 months: they are not shortened." in shorter
+    switched = effect(text(owner_client.get(example_url(shop), stamps_post(
+        expiry_policy="inactive", expiry_months="6"))))
+    assert ("Stamps earned before keep the terms they were earned under: stamps expire 12 "
+            "months after they are earned.") in switched
+    never = effect(text(owner_client.get(example_url(shop), stamps_post(
+        expiry_policy="never"))))
+    assert "from 1 December, stamps earned never expire." in never
+    assert "point" not in (shorter + switched + never).lower()
+
+
 def test_switching_presets_keeps_the_expiry_typed(owner_client, shop):
     data = rules_post(expiry_policy="inactive", expiry_months="9")
     data.update(preset="stamps", choose="1")

@@ -100,3 +100,108 @@ def test_the_portal_history_names_the_birthday_gift(client, bakery):
     assert "+250" in content
     member.refresh_from_db()
     assert member.points_balance == 250
+
+
+# --- The member changes their birthday on the portal ----------------------------------------
+
+
+@pytest.fixture
+def portal_member(client, bakery):
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory()
+    member = MembershipFactory(shop=bakery, user=user, email=user.email, language="en",
+                               birthday=dt.date(1990, 3, 17),
+                               birthday_set_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    client.force_login(user)
+    return member
+
+
+def birthday_url(shop):
+    return reverse("portal:birthday", args=[shop.slug])
+
+
+def test_the_card_links_to_the_birthday_page(client, bakery, portal_member):
+    content = client.get(reverse("portal:card", args=[bakery.slug])).content.decode()
+    assert birthday_url(bakery) in content
+    page = client.get(birthday_url(bakery)).content.decode()
+    assert "On your birthday Bakkerij Zon gives you 250 points." in page
+    assert 'value="1990-03-17"' in page
+
+
+def test_changing_the_birthday_far_ahead_counts_this_year(client, bakery, portal_member):
+    with time_machine.travel(NOON, tick=False):  # 1 June
+        response = client.post(birthday_url(bakery), {"birthday": "1990-09-01"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("portal:card", args=[bakery.slug])
+    content = response.content.decode()
+    assert "Your birthday is saved." in content
+    assert "starts next year" not in content
+    portal_member.refresh_from_db()
+    assert portal_member.birthday == dt.date(1990, 9, 1)
+    assert portal_member.birthday_set_at == NOON
+
+
+def test_changing_it_to_a_day_too_close_is_told_and_counts_from_next_year(client, bakery,
+                                                                         portal_member):
+    with time_machine.travel(NOON, tick=False):  # 1 June; 10 June is 9 days away
+        content = client.post(birthday_url(bakery), {"birthday": "1990-06-10"},
+                              follow=True).content.decode()
+    assert "Your birthday gift starts next year" in content
+    assert 'message-warning' in content
+    with time_machine.travel(dt.datetime(2026, 6, 10, 10, tzinfo=dt.UTC), tick=False):
+        bakery.refresh_from_db()
+        assert loyalty_services.birthday_gifts_give(shop=bakery).given == 0
+    with time_machine.travel(dt.datetime(2027, 6, 10, 10, tzinfo=dt.UTC), tick=False):
+        bakery.refresh_from_db()
+        assert loyalty_services.birthday_gifts_give(shop=bakery).given == 1
+
+
+def test_changing_it_after_a_gift_earns_no_second_gift_within_365_days(client, bakery,
+                                                                      portal_member):
+    with time_machine.travel(dt.datetime(2026, 3, 17, 10, tzinfo=dt.UTC), tick=False):
+        bakery.refresh_from_db()
+        assert loyalty_services.birthday_gifts_give(shop=bakery).given == 1
+        client.post(birthday_url(bakery), {"birthday": "1990-08-01"})  # far enough ahead
+    with time_machine.travel(dt.datetime(2026, 8, 1, 10, tzinfo=dt.UTC), tick=False):
+        bakery.refresh_from_db()
+        assert loyalty_services.birthday_gifts_give(shop=bakery).given == 0
+    with time_machine.travel(dt.datetime(2027, 8, 1, 10, tzinfo=dt.UTC), tick=False):
+        bakery.refresh_from_db()
+        assert loyalty_services.birthday_gifts_give(shop=bakery).given == 1
+    portal_member.refresh_from_db()
+    assert portal_member.points_balance == 500
+
+
+def test_removing_the_birthday(client, bakery, portal_member):
+    content = client.post(birthday_url(bakery), {"birthday": ""}, follow=True).content.decode()
+    assert "Your birthday is removed." in content
+    portal_member.refresh_from_db()
+    assert (portal_member.birthday, portal_member.birthday_set_at) == (None, None)
+
+
+def test_saving_the_same_birthday_changes_nothing(client, bakery, portal_member):
+    before = portal_member.birthday_set_at
+    client.post(birthday_url(bakery), {"birthday": "1990-03-17"})
+    portal_member.refresh_from_db()
+    assert portal_member.birthday_set_at == before  # the notice clock does not restart
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("2999-01-01", "The birthday cannot be in the future."),
+    ("1850-01-01", "Enter a birthday after 1900."),
+    ("17-03-1990x", "Enter a valid date."),
+])
+def test_a_bad_birthday_is_refused_and_nothing_changes(client, bakery, portal_member, value,
+                                                       message):
+    response = client.post(birthday_url(bakery), {"birthday": value})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    portal_member.refresh_from_db()
+    assert portal_member.birthday == dt.date(1990, 3, 17)
+
+
+def test_the_birthday_page_is_the_members_own(client, bakery, portal_member):
+    other = ShopFactory(slug="elders")
+    assert client.get(birthday_url(other)).status_code == 404
+    client.logout()
+    assert client.get(birthday_url(bakery)).status_code == 302  # to the sign-in page
