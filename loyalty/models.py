@@ -660,16 +660,20 @@ class LedgerEntry(models.Model):
     """One change of a member's points. Append-only: a correction is a new entry (a reversal
     points at the entry it reverses). The membership's cached balance is the sum of its entries."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries")
+    # Every index is written on every entry (earns, birthdays, expiry): the foreign keys get
+    # no index of their own where a composite one starts with them, and the mostly empty ones
+    # only partial indexes (rows that have them), see Meta.indexes.
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", db_index=False)
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="entries",
+                                   db_index=False)
     points = models.IntegerField(_("points"))
     kind = models.CharField(_("kind"), max_length=10, choices=EntryKind.choices)
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="entries")
+                                 related_name="entries", db_index=False)
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="entries")
+                               related_name="entries", db_index=False)
     reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="reversals")
+                                 related_name="reversals", db_index=False)
     # What caused it outside the core (a reward, a voucher, …): "<app>.<model>:<pk>".
     reference = models.CharField(_("reference"), max_length=64, blank=True)
     # ``note``: what the shop records (an adjustment's reason, a reward's name); staff see it.
@@ -680,11 +684,11 @@ class LedgerEntry(models.Model):
     # PROTECT, not SET_NULL: that would UPDATE the entry, which the database refuses. People
     # and keys are deactivated or revoked, never deleted, once they have acted on the ledger.
     actor_user = models.ForeignKey("loyalty.User", on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+                                   blank=True, related_name="+", db_index=False)
     actor_api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+")
+                                      related_name="+", db_index=False)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True)
-    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -700,7 +704,13 @@ class LedgerEntry(models.Model):
                                    name="entry_kind_known"),
             models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_not_zero"),
         ]
-        indexes = [models.Index(fields=["membership", "-created_at"], name="entry_member_idx")]
+        indexes = [
+            models.Index(fields=["membership", "-created_at"], name="entry_member_idx"),
+            models.Index(fields=["shop", "created_at"], name="entry_shop_time_idx"),
+            *(models.Index(fields=[name], name=f"entry_{name}_idx",
+                           condition=models.Q(**{f"{name}__isnull": False}))
+              for name in ("purchase", "refund", "reverses", "actor_user", "actor_api_key")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.points:+d} {self.kind} ({self.membership_id})"
@@ -718,7 +728,9 @@ class PointLot(models.Model):
     """Points that arrived together (an earn, a bonus, a return). Spending and expiry take points
     from the oldest spendable lots first; the sum of what remains equals the balance."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="lots")
+    # No index of its own: lot_member_idx starts with it.
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="lots",
+                                   db_index=False)
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
     points = models.PositiveIntegerField()
     remaining = models.PositiveIntegerField()
@@ -780,9 +792,11 @@ class BirthdayGift(models.Model):
     in the same year impossible, whatever runs twice; ``entry`` is its points, ``extras`` what
     other apps gave with it (a voucher: ``{"kind": "voucher", "name": …, "code": …}``)."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
+    # No indexes of their own: the unique (membership, year) and birthday_gift_shop_idx start
+    # with them.
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", db_index=False)
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT,
-                                   related_name="birthday_gifts")
+                                   related_name="birthday_gifts", db_index=False)
     year = models.PositiveSmallIntegerField(_("year"))
     birthday = models.DateField(_("birthday that year"))
     points = models.PositiveIntegerField(_("points"), default=0)
@@ -848,7 +862,7 @@ class OutboxMessage(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, null=True, blank=True,
-                                   related_name="messages")
+                                   related_name="messages", db_index=False)  # outbox_member_idx
     kind = models.CharField(_("kind"), max_length=30)
     key = models.CharField(max_length=200)
     to = models.EmailField(_("to"))

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -351,41 +352,136 @@ def _points_write(*, rules: ProgramRules, gift_of: dict[int, int],
 # What the batch reads of each card: its balance (the cap) and what the e-mail needs.
 _MEMBER_FIELDS = ("id", "shop_id", "card_number", "name", "email", "language",
                   "marketing_consent", "points_balance")
+# What a batch returns of each gift it wrote: the gift's row, then its card's _MEMBER_FIELDS
+# (the balance after the gift).
+_GIFT_FIELDS = ("id", "membership_id", "year", "birthday", "points", "entry_id")
+
+
+def _batch_write_statements(*, shop: Shop, rules: ProgramRules,
+                            batch: list[tuple[int, dt.date]], now: dt.datetime) -> list[tuple]:
+    """The batch's writes in a few statements, on any database: lock the cards (id order),
+    insert the gifts (skipping those that exist), then for the inserted ones their entries,
+    lots and balances. Returns a row per gift written: ``_GIFT_FIELDS`` + ``_MEMBER_FIELDS``."""
+    celebrated_of = dict(batch)
+    in_members, ids = _in(celebrated_of)
+    members = {row[0]: row for row in _execute(
+        f"SELECT {', '.join(_q(f) for f in _MEMBER_FIELDS)}"  # noqa: S608 (identifiers)
+        f" FROM {_q(Membership._meta.db_table)} WHERE {_q('shop_id')} = %s"
+        f" AND {_q('id')} {in_members} ORDER BY {_q('id')}{sql.for_update()}",
+        [shop.pk, *ids])}
+    rows = []
+    for pk, member in members.items():
+        room = max(MAX_BALANCE - member[-1], 0)
+        points = min(rules.birthday_points, room)  # a full card gets what still fits
+        celebrated = celebrated_of[pk]
+        rows.append((pk, celebrated.year, celebrated, points))
+    inserted = _gifts_insert(shop=shop, rows=rows, now=now)
+    if not inserted:
+        return []
+    entry_of = _points_write(rules=rules, gift_of=inserted, now=now)
+    return [(inserted[pk], pk, year, celebrated, points, entry_of.get(inserted[pk]),
+             *members[pk][:-1], members[pk][-1] + points)
+            for pk, year, celebrated, points in rows if pk in inserted]
+
+
+@functools.cache
+def _one_statement_sql() -> str:
+    """The batch's writes as one PostgreSQL statement: data-modifying CTEs, each reading what
+    the one before returned. The gifts draw their entries' ids from the entries' sequence, so
+    the entries are written with them and no gift is updated afterwards."""
+    q = _q
+    cards, gifts, entries, lots = (q(m._meta.db_table) for m in (
+        Membership, BirthdayGift, LedgerEntry, PointLot))
+    columns = ", ".join(f"c.{q(f)}" for f in _MEMBER_FIELDS[:-1])
+    return f"""
+WITH cards AS (
+    SELECT {", ".join(q(f) for f in _MEMBER_FIELDS)} FROM {cards}
+    WHERE {q("shop_id")} = %(shop)s AND {q("id")} = ANY(%(ids)s)
+    ORDER BY {q("id")} FOR UPDATE
+), due AS (
+    SELECT c.{q("id")} AS m, r.y, r.d,
+           LEAST(%(points)s, GREATEST(%(max)s - c.{q("points_balance")}, 0)) AS p
+    FROM cards c JOIN unnest(%(ids)s::bigint[], %(years)s::int[], %(days)s::date[])
+         AS r(m, y, d) ON r.m = c.{q("id")}
+), gifts AS (
+    INSERT INTO {gifts} ({q("shop_id")}, {q("membership_id")}, {q("year")}, {q("birthday")},
+                         {q("points")}, {q("extras")}, {q("given_at")}, {q("entry_id")})
+    SELECT %(shop)s, m, y, d, p, %(extras)s, %(at)s,
+           CASE WHEN p > 0 THEN nextval(%(sequence)s::regclass) END
+    FROM due ORDER BY m
+    ON CONFLICT ({q("membership_id")}, {q("year")}) DO NOTHING
+    RETURNING {", ".join(q(f) for f in _GIFT_FIELDS)}
+), entries AS (
+    INSERT INTO {entries} ({q("id")}, {q("shop_id")}, {q("membership_id")}, {q("points")},
+                           {q("kind")}, {q("reference")}, {q("note")}, {q("customer_note")},
+                           {q("idempotency_key")}, {q("created_at")})
+    SELECT {q("entry_id")}, %(shop)s, {q("membership_id")}, {q("points")}, %(kind)s,
+           'loyalty.birthdaygift:' || {q("id")}, '', '',
+           'birthday:' || {q("membership_id")} || ':' || {q("year")}, %(at)s
+    FROM gifts WHERE {q("entry_id")} IS NOT NULL
+    RETURNING {q("id")}, {q("membership_id")}, {q("points")}
+), lots AS (
+    INSERT INTO {lots} ({q("membership_id")}, {q("entry_id")}, {q("points")}, {q("remaining")},
+                        {q("available_at")}, {q("expires_at")}, {q("inactivity_months")})
+    SELECT {q("membership_id")}, {q("id")}, {q("points")}, {q("points")}, %(at)s, %(expires)s,
+           %(months)s
+    FROM entries
+), balances AS (
+    UPDATE {cards} SET {q("points_balance")} = {cards}.{q("points_balance")} + e.{q("points")}
+    FROM entries e WHERE {cards}.{q("id")} = e.{q("membership_id")}
+)
+SELECT {", ".join(f"g.{q(f)}" for f in _GIFT_FIELDS)}, {columns},
+       c.{q("points_balance")} + g.{q("points")}
+FROM gifts g JOIN cards c ON c.{q("id")} = g.{q("membership_id")}
+ORDER BY g.{q("membership_id")}"""  # noqa: S608 (identifiers only)
+
+
+def _batch_write_one_statement(*, shop: Shop, rules: ProgramRules,
+                               batch: list[tuple[int, dt.date]],
+                               now: dt.datetime) -> list[tuple]:
+    """What ``_batch_write_statements`` does, in one round trip (PostgreSQL)."""
+    expires_at, inactivity_months = lot_terms(rules=rules, time_zone=shop.time_zone,
+                                              earned_at=now, available_at=now)
+    entry_table = LedgerEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [entry_table])
+        sequence = cursor.fetchone()[0]
+    return _execute(_one_statement_sql(), {
+        "shop": shop.pk, "ids": [pk for pk, _day in batch],
+        "years": [day.year for _pk, day in batch], "days": [day for _pk, day in batch],
+        "points": rules.birthday_points, "max": MAX_BALANCE,
+        "extras": BirthdayGift._meta.get_field("extras").get_db_prep_save([], connection),
+        "at": now, "sequence": sequence, "kind": EntryKind.BIRTHDAY,
+        "expires": expires_at, "months": inactivity_months,
+    })
+
+
+def _from_row(model, names: tuple[str, ...], values) -> models.Model:
+    """A model instance of the named columns (the others deferred), as a query makes it."""
+    value_of = dict(zip(names, values, strict=True))
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in value_of]
+    return model.from_db("default", fields, [value_of[name] for name in fields])
 
 
 def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.date]],
                 now: dt.datetime, run: BirthdayRun) -> None:
     """One batch, one transaction: lock the cards (id order), insert the new gifts, then their
-    points (entries, lots, balances), the ``birthday`` moment and the e-mails, for the
-    inserted rows only."""
-    celebrated_of = dict(batch)
+    points (entries, lots, balances) — on PostgreSQL in one statement — and, for the gifts
+    really written, the ``birthday`` moment and the e-mails."""
+    write = (_batch_write_one_statement if connection.vendor == "postgresql"
+             else _batch_write_statements)
     with transaction.atomic():
-        in_members, ids = _in(celebrated_of)
-        members = {m.pk: m for m in Membership.objects.raw(
-            f"SELECT {', '.join(_q(f) for f in _MEMBER_FIELDS)}"  # noqa: S608 (identifiers)
-            f" FROM {_q(Membership._meta.db_table)} WHERE {_q('shop_id')} = %s"
-            f" AND {_q('id')} {in_members} ORDER BY {_q('id')}{sql.for_update()}",
-            [shop.pk, *ids])}
-        rows = []
-        for pk, member in members.items():
-            room = max(MAX_BALANCE - member.points_balance, 0)
-            points = min(rules.birthday_points, room)  # a full card gets what still fits
-            celebrated = celebrated_of[pk]
-            rows.append((pk, celebrated.year, celebrated, points))
-        inserted = _gifts_insert(shop=shop, rows=rows, now=now)
-        if not inserted:
+        written = write(shop=shop, rules=rules, batch=batch, now=now)
+        if not written:
             return
-        entry_of = _points_write(rules=rules, gift_of=inserted, now=now)
+        width = len(_GIFT_FIELDS)
         gifts = []
-        for pk, year, celebrated, points in rows:
-            if pk not in inserted:
-                continue
-            member = members[pk]
-            gift = BirthdayGift(pk=inserted[pk], shop=shop, membership=member, year=year,
-                                birthday=celebrated, points=points, extras=[], given_at=now,
-                                entry_id=entry_of.get(inserted[pk]))
-            gift._state.adding, gift._state.db = False, "default"
-            member.points_balance += points
+        for row in written:
+            member = _from_row(Membership, _MEMBER_FIELDS, row[width:])
+            member.shop = shop
+            gift = _from_row(BirthdayGift, (*_GIFT_FIELDS, "shop_id", "extras", "given_at"),
+                             (*row[:width], shop.pk, [], now))
+            gift.shop, gift.membership = shop, member
             gifts.append(gift)
         moments.announce("birthday", shop=shop, gifts=gifts)
         run.emails += outbox_write_many(shop=shop, kind="birthday", messages=[{
