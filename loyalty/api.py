@@ -452,6 +452,17 @@ class PurchaseInput(InputSerializer):
     items = PurchaseItemInput(many=True, required=False, default=list)
 
 
+class BonusOutput(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["level", "event"])
+    name = serializers.CharField(help_text="The level's or the event's name.")
+    points = serializers.IntegerField(help_text="The extra points it gave.")
+
+
+class NewsOutput(serializers.Serializer):
+    kind = serializers.CharField(help_text="`level_up` or `badge`.")
+    text = serializers.CharField(help_text="In the member's words, in the shop's language.")
+
+
 class PurchaseOutput(serializers.Serializer):
     id = serializers.IntegerField()
     member = serializers.CharField(allow_null=True)
@@ -463,6 +474,15 @@ class PurchaseOutput(serializers.Serializer):
     balance = serializers.IntegerField(allow_null=True)
     rules_version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    bonuses = BonusOutput(many=True, help_text=(
+        "What made `points_earned` more than the rate gives: the member's level multiplier and "
+        "the bonus-point events on at the time of the purchase. Empty when only the rate "
+        "applied; `points_earned` includes them."))
+    level = serializers.CharField(allow_null=True, help_text=(
+        "The member's level after this purchase (empty string: no level; null: no card)."))
+    news = NewsOutput(many=True, help_text=(
+        "What this purchase achieved beyond its points, to tell the customer: a level reached "
+        "(`level_up`), a badge earned (`badge`)."))
 
 
 def purchase_body(purchase: Purchase) -> dict:
@@ -476,6 +496,10 @@ def purchase_body(purchase: Purchase) -> dict:
         "balance": membership.points_balance if membership else None,
         "rules_version": purchase.rules.version,
         "created_at": _datetime_out(purchase.created_at),
+        "bonuses": (purchase.earn_detail or {}).get("parts", []),
+        "level": membership.level_name if membership else None,
+        "news": [{"kind": item["kind"], "text": str(item["text"])}
+                 for item in getattr(purchase, "news", ())],
     }
 
 

@@ -7,6 +7,7 @@ Managers and querysets only construct and look up; every rule lives in ``loyalty
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
@@ -313,6 +314,17 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
     # The last purchase on the card: the clock of expiry after a time without purchases.
     last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    # The card's level (tier) as the tiers app last wrote it: what the earn needs at the moment
+    # of a purchase (its multiplier, read with the row the earn locks anyway) and what the
+    # counter shows beside the balance. The core never decides a level; it only applies it.
+    level_name = models.CharField(_("level"), max_length=40, blank=True, editable=False)
+    # The level's place, 1 for the lowest; 0 below the first (rewards' minimum tier compares
+    # with it).
+    level_rank = models.PositiveSmallIntegerField(default=0, editable=False)
+    level_colour = models.CharField(max_length=7, blank=True, editable=False)
+    level_multiplier = models.DecimalField(_("level earn multiplier"), max_digits=4,
+                                           decimal_places=2, default=Decimal("1.00"),
+                                           editable=False)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -326,6 +338,10 @@ class Membership(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(email="", phone=""), name="membership_has_contact"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level_multiplier__gte=1, level_multiplier__lte=10),
+                name="membership_level_multiplier_range",
             ),
             models.UniqueConstraint(
                 fields=["shop", "user"], condition=models.Q(user__isnull=False),
@@ -400,6 +416,11 @@ class ExpiryPolicy(models.TextChoices):
     INACTIVITY = "inactive", _("After some months without a purchase")
 
 
+class BonusCombine(models.TextChoices):
+    STACK = "stack", _("Stack: all of them apply")
+    BEST = "best", _("Best of: only the one that gives the most")
+
+
 class ProgramRules(models.Model):
     """One version of a shop's earn rules. Saving new rules adds a version; none is edited."""
 
@@ -449,6 +470,15 @@ class ProgramRules(models.Model):
         default=ExpiryPolicy.NEVER,
     )
     expiry_months = models.PositiveSmallIntegerField(_("months"), null=True, blank=True)
+    # Bonus-point events (loyalty.bonus): a list of {"name", "kind": "multiplier" | "extra",
+    # "value", "starts_on", "ends_on", "weekdays", "from_hour", "to_hour", "categories"}, each
+    # limited to dates, weekdays and hours on the shop's clock and optionally to product
+    # categories. Part of the rules: a purchase's rules version says which events were in force.
+    bonus_events = models.JSONField(_("bonus-point events"), default=list, blank=True)
+    # How the level's multiplier and the events that apply combine: all of them, or only the
+    # one that gives the most.
+    bonus_combine = models.CharField(_("bonuses combine"), max_length=5,
+                                     choices=BonusCombine.choices, default=BonusCombine.STACK)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         "loyalty.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -547,6 +577,10 @@ class Purchase(models.Model):
     reference = models.CharField(_("receipt number"), max_length=64, blank=True)
     rules = models.ForeignKey(ProgramRules, on_delete=models.PROTECT, related_name="+")
     points_earned = models.IntegerField(_("points earned"), default=0)
+    # How ``points_earned`` came about when more than the rate applied: {"base": the rules'
+    # points, "parts": [{"source": "level" | "event", "name": …, "points": …}, …]}; empty when
+    # only the rate did. The history says "+540 points, of which +270 for Double Tuesday".
+    earn_detail = models.JSONField(_("earned how"), default=dict, blank=True)
     points_available_at = models.DateTimeField(_("points spendable from"))
     refunded_amount = models.DecimalField(_("refunded"), default=0, **MONEY)
     recorded_by = models.ForeignKey(

@@ -452,6 +452,9 @@ TROUW_BIRTHDAY_NOTICE_DAYS = int(os.environ.get("TROUW_BIRTHDAY_NOTICE_DAYS", "3
 if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
     raise ImproperlyConfigured("TROUW_BIRTHDAY_NOTICE_DAYS must be 0 to 365 days")
 TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
+# Who tells how far a member is from the next level (tiers): ``f(*, membership) -> {
+# "next_level", "left", "percent"} | None``, for the members API's ``level.progress``.
+TROUW_LEVEL_PROGRESS: str | None = None
 # Cards per transaction of the birthday job (locked, given and e-mailed together).
 TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
 if TROUW_BIRTHDAY_BATCH_SIZE < 1:

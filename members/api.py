@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -29,6 +31,22 @@ class MemberInput(InputSerializer):
     marketing_consent = serializers.BooleanField(required=False, default=False)
 
 
+class LevelProgressOutput(serializers.Serializer):
+    next_level = serializers.CharField(help_text="The next level's name.")
+    left = serializers.CharField(help_text=(
+        "What is left to reach it, in the member's terms and the shop's language: "
+        "\"€42.50 or 3 visits more\"."))
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+
+
+class LevelOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The member's level; empty below the first one.")
+    colour = serializers.CharField(help_text="The level's colour (#rrggbb), or empty.")
+    multiplier = serializers.CharField(help_text="Its earn multiplier, e.g. \"1.25\".")
+    progress = LevelProgressOutput(allow_null=True, help_text=(
+        "How far the member is from the next level; null at the top level."))
+
+
 class MemberOutput(serializers.Serializer):
     card_number = serializers.CharField()
     name = serializers.CharField()
@@ -39,10 +57,22 @@ class MemberOutput(serializers.Serializer):
     language = serializers.CharField()
     balance = serializers.IntegerField()
     joined_at = serializers.DateTimeField()
+    level = LevelOutput(allow_null=True, help_text="Null when the shop has no levels (tiers).")
 
 
 class MemberListOutput(serializers.Serializer):
     results = MemberOutput(many=True, help_text=f"At most {LOOKUP_LIMIT} members.")
+
+
+def _level_body(membership) -> dict | None:
+    """The card's level (held on the card by the tiers app) and, from the app named in
+    settings.TROUW_LEVEL_PROGRESS, the progress to the next one; None without levels."""
+    progress = (import_string(settings.TROUW_LEVEL_PROGRESS)(membership=membership)
+                if settings.TROUW_LEVEL_PROGRESS else None)
+    if not membership.level_name and progress is None:
+        return None
+    return {"name": membership.level_name, "colour": membership.level_colour,
+            "multiplier": str(membership.level_multiplier), "progress": progress}
 
 
 def member_body(membership) -> dict:
@@ -50,7 +80,7 @@ def member_body(membership) -> dict:
         "card_number": membership.card_number, "name": membership.name,
         "email": membership.email, "phone": membership.phone,
         "language": membership.language, "balance": membership.points_balance,
-        "joined_at": membership.joined_at,
+        "joined_at": membership.joined_at, "level": _level_body(membership),
     }).data
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import moments, sql
+from ..localdays import shop_zone
 from ..models import (
     ApiKey,
     EntryKind,
@@ -26,7 +27,7 @@ from ..models import (
 )
 from ..points import (
     MAX_POINTS_PER_PURCHASE,
-    points_for_amount,
+    points_for_purchase,
 )
 from ..selectors import UNDO_WINDOW
 from .common import DuplicateRequest, money_display, money_parse, points_display
@@ -108,6 +109,16 @@ def _items_clean(items) -> list[PurchaseItem]:
     return cleaned
 
 
+def _category_amounts(item_rows: list[PurchaseItem]) -> dict[str, Decimal]:
+    """What the lines of each product category add up to (for events limited to some)."""
+    amounts: dict[str, Decimal] = {}
+    for row in item_rows:
+        if row.category:
+            amounts[row.category] = (amounts.get(row.category, Decimal(0))
+                                     + row.quantity * row.unit_price)
+    return amounts
+
+
 def purchase_record(
     *,
     shop: Shop,
@@ -150,7 +161,17 @@ def purchase_record(
                 membership = membership_lock(shop=shop, membership_id=membership_id,
                                              card_number=card_number)
             rules = program_rules_current(shop=shop)
-            points = points_for_amount(rules=rules, amount=amount) if membership else 0
+            points, detail = 0, {}
+            if membership is not None:
+                # The rules' points, the card's level multiplier and the bonus-point events
+                # on now, on the shop's clock (loyalty.points.points_for_purchase).
+                points, detail = points_for_purchase(
+                    rules=rules, amount=amount,
+                    at_local=now.astimezone(shop_zone(shop.time_zone))
+                    if rules.bonus_events else None,
+                    level_name=membership.level_name,
+                    level_multiplier=membership.level_multiplier,
+                    category_amounts=_category_amounts(item_rows))
             if points > MAX_POINTS_PER_PURCHASE:
                 raise ValidationError({"amount": [_(
                     "This purchase would earn more than %(max)s points, the most one purchase "
@@ -159,7 +180,7 @@ def purchase_record(
             available_at = now + dt.timedelta(days=rules.pending_days)
             purchase = Purchase(
                 shop=shop, membership=membership, amount=amount, currency=currency,
-                reference=reference, rules=rules, points_earned=points,
+                reference=reference, rules=rules, points_earned=points, earn_detail=detail,
                 points_available_at=available_at, recorded_by=recorded_by, api_key=api_key,
                 idempotency_key=idempotency_key,
             )
@@ -194,6 +215,10 @@ def purchase_record(
                 for row in item_rows:
                     row.purchase = purchase
                 PurchaseItem.objects.bulk_create(item_rows)
+            # What a purchase does in other apps (settings.TROUW_EFFECTS["purchase"]), in its
+            # transaction. An effect may add to ``purchase.news`` what to tell the customer
+            # ({"kind": "level_up" | "badge", "text": …}): the counter and the API show it.
+            purchase.news = []
             for effect in purchase_effects():
                 effect(purchase=purchase)
     except IntegrityError:

@@ -3,14 +3,25 @@ new versions. Rules are versioned: a purchase keeps the version it earned under.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import BirthdayWindow, ExpiryPolicy, ProgramKind, ProgramRules, Shop, User
+from ..models import (
+    BirthdayWindow,
+    BonusCombine,
+    ExpiryPolicy,
+    ProgramKind,
+    ProgramRules,
+    Shop,
+    User,
+)
 from ..points import (
+    MAX_EVENT_MULTIPLIER,
+    MAX_EVENTS,
     MAX_PENDING_DAYS,
     MAX_POINTS_PER_PURCHASE,
     MAX_RULE_NUMBER,
@@ -78,7 +89,7 @@ RULE_FIELDS = ("program", "stamps_per_card", "stamp_reward", "points_per_unit", 
                "steps_replace_rate", "minimum_amount", "cap_per_purchase",
                "points_per_currency_value", "signup_bonus", "pending_days",
                "birthday_points", "birthday_window", "birthday_days_before",
-               "expiry_policy", "expiry_months")
+               "expiry_policy", "expiry_months", "bonus_events", "bonus_combine")
 BIRTHDAY_DAYS_BEFORE_MAX = 31
 EXPIRY_MONTHS_MAX = 120
 
@@ -140,9 +151,105 @@ def _program_rules_values(*, current: ProgramRules, fields: dict) -> dict:
         errors.update(_stamp_card_errors(values))
     errors.update(_birthday_errors(values))
     errors.update(_expiry_errors(values))
+    if values["bonus_combine"] not in BonusCombine.values:
+        errors["bonus_combine"] = [_("Choose how bonuses combine: stack or best of.")]
+    try:
+        values["bonus_events"] = bonus_events_clean(values["bonus_events"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
     return values
+
+
+EVENT_NAME_MAX = 60
+
+
+def _event_clean(event, n: int) -> dict:
+    """One bonus-point event in the stored shape, or a ValidationError saying what to fix."""
+    def refuse(message):
+        return ValidationError({"bonus_events": [_("Event %(n)s: %(problem)s") % {
+            "n": n, "problem": message}]})
+
+    if not isinstance(event, dict):
+        raise refuse(_("it is not valid."))
+    name = str(event.get("name") or "").strip()
+    if not name or len(name) > EVENT_NAME_MAX:
+        raise refuse(_("give it a name of at most %(max)s characters.") % {
+            "max": EVENT_NAME_MAX})
+    kind = event.get("kind")
+    if kind == "multiplier":
+        try:
+            value = Decimal(str(event.get("value")))
+            if not value.is_finite() or value.as_tuple().exponent < -2:
+                raise ValueError
+        except (ArithmeticError, ValueError):
+            raise refuse(_("enter a multiplier such as 2 or 1.5.")) from None
+        if not Decimal(1) < value <= MAX_EVENT_MULTIPLIER:
+            raise refuse(_("the multiplier must be above 1 and at most %(max)s.") % {
+                "max": MAX_EVENT_MULTIPLIER})
+        value = str(value.normalize()) if value == value.to_integral() else str(value)
+    elif kind == "extra":
+        value = event.get("value")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool) or not (
+                0 < value <= MAX_RULE_NUMBER):
+            raise refuse(_("enter the extra points as a whole number from 1 to %(max)s.") % {
+                "max": points_display(MAX_RULE_NUMBER)})
+    else:
+        raise refuse(_("choose a multiplier or extra points."))
+    days = {}
+    for key in ("starts_on", "ends_on"):
+        raw = event.get(key) or None
+        if raw is not None:
+            try:
+                days[key] = dt.date.fromisoformat(str(raw))
+            except ValueError:
+                raise refuse(_("enter dates as YYYY-MM-DD.")) from None
+    if len(days) == 2 and days["ends_on"] < days["starts_on"]:
+        raise refuse(_("the last day is before the first."))
+    weekdays = event.get("weekdays") or []
+    if not isinstance(weekdays, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays):
+        raise refuse(_("choose weekdays from Monday to Sunday."))
+    hours = {}
+    for key in ("from_hour", "to_hour"):
+        raw = event.get(key)
+        if raw in (None, ""):
+            continue
+        if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 24:
+            raise refuse(_("enter hours from 0 to 24."))
+        hours[key] = raw
+    if len(hours) == 2 and hours["to_hour"] <= hours["from_hour"]:
+        raise refuse(_("the hours must end after they start."))
+    categories = event.get("categories") or []
+    if not isinstance(categories, list) or not all(
+            isinstance(c, str) and 0 < len(c.strip()) <= 100 for c in categories):
+        raise refuse(_("product categories are names of at most 100 characters."))
+    cleaned = {"name": name, "kind": kind, "value": value}
+    cleaned.update({key: day.isoformat() for key, day in days.items()})
+    if weekdays:
+        cleaned["weekdays"] = sorted(set(weekdays))
+    cleaned.update(hours)
+    if categories:
+        cleaned["categories"] = [c.strip() for c in categories]
+    return cleaned
+
+
+def bonus_events_clean(events) -> list[dict]:
+    """The rules' bonus-point events checked and in the stored shape (see
+    ``ProgramRules.bonus_events``); a ValidationError on ``bonus_events`` names the event."""
+    if not isinstance(events, list | tuple):
+        raise ValidationError({"bonus_events": [_("The events are not valid.")]})
+    if len(events) > MAX_EVENTS:
+        raise ValidationError({"bonus_events": [_("At most %(max)s events at once.") % {
+            "max": MAX_EVENTS}]})
+    cleaned = [_event_clean(event, n) for n, event in enumerate(events, start=1)]
+    names = [event["name"].casefold() for event in cleaned]
+    if len(set(names)) != len(names):
+        raise ValidationError({"bonus_events": [_("Two events have the same name.")]})
+    return cleaned
 
 
 def _birthday_errors(values: dict) -> dict:

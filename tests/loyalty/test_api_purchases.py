@@ -80,7 +80,9 @@ class TestEarn:
         assert response.status_code == 201, response.content
         body = response.json()
         assert set(body) == {"id", "member", "amount", "currency", "reference", "points_earned",
-                             "points_available_at", "balance", "rules_version", "created_at"}
+                             "points_available_at", "balance", "rules_version", "created_at",
+                             "bonuses", "level", "news"}
+        assert (body["bonuses"], body["level"], body["news"]) == ([], "", [])
         purchase = Purchase.objects.get()
         # Default rules: 10 points per whole euro, cents rounded down → 27.50 earns 270.
         assert body["points_earned"] == 270

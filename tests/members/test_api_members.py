@@ -55,7 +55,8 @@ class TestEnrol:
         assert response.status_code == 201, response.content
         body = response.json()
         assert set(body) == {"card_number", "name", "email", "phone", "language", "balance",
-                             "joined_at"}
+                             "joined_at", "level"}
+        assert body["level"] is None  # the shop has no levels
         assert len(body["card_number"]) == 13 and body["card_number"].isdigit()
         assert card_number_is_valid(body["card_number"])
         assert body["name"] == "Fatima El Amrani"
