@@ -705,3 +705,84 @@ class BirthdayGiftForm(forms.Form):
         return {"birthday_points": data["birthday_points"] or 0,
                 "birthday_window": data["birthday_window"],
                 "birthday_days_before": data["birthday_days_before"] or 0}
+
+
+class BonusEventForm(forms.Form):
+    """One bonus-point event on the owner's page. The form reads what people type;
+    ``services.rules.bonus_events_clean`` decides what is valid and says what to fix."""
+
+    original_name = forms.CharField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Name"), max_length=60,
+                           help_text=_("What members read, such as “Double points Tuesday”."),
+                           error_messages={"required": _("Give the event a name.")})
+    kind = forms.ChoiceField(
+        label=_("What it gives"), widget=forms.RadioSelect, initial="multiplier",
+        choices=[("multiplier", _("A multiplier of the purchase's points")),
+                 ("extra", _("Extra points on each purchase"))],
+        error_messages={"required": _("Choose a multiplier or extra points."),
+                        "invalid_choice": _("Choose a multiplier or extra points.")})
+    value = forms.CharField(
+        label=_("How much"), max_length=12,
+        help_text=_("A multiplier such as 2 (double points) or 1,5; or a number of extra "
+                    "points such as 50."),
+        error_messages={"required": _("Enter the multiplier or the extra points.")})
+    starts_on = forms.DateField(label=_("First day (optional)"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}),
+                                error_messages={"invalid": _("Enter a valid date.")})
+    ends_on = forms.DateField(label=_("Last day (optional)"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}),
+                              error_messages={"invalid": _("Enter a valid date.")})
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Only on these days (none: every day)"), required=False, coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
+                 (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))],
+        error_messages={"invalid_choice": _("Choose weekdays from Monday to Sunday.")})
+    from_hour = forms.TypedChoiceField(
+        label=_("From (optional)"), required=False, coerce=int, empty_value=None,
+        choices=[("", "—"), *[(h, f"{h:02d}:00") for h in range(24)]],
+        error_messages={"invalid_choice": _("Enter hours from 0 to 24.")})
+    to_hour = forms.TypedChoiceField(
+        label=_("Until (optional)"), required=False, coerce=int, empty_value=None,
+        choices=[("", "—"), *[(h, f"{h:02d}:00") for h in range(1, 25)]],
+        error_messages={"invalid_choice": _("Enter hours from 0 to 24.")})
+    categories = forms.CharField(
+        label=_("Only on these product categories (optional)"), required=False,
+        max_length=500,
+        help_text=_("Separated by commas, as your till names them, such as “Koffie, Thee”. "
+                    "Empty: the whole purchase."))
+
+    @classmethod
+    def data_for(cls, event: dict) -> dict:
+        value = event["value"]
+        return {"original_name": event["name"], "name": event["name"], "kind": event["kind"],
+                "value": formats.localize_input(Decimal(str(value))) if event["kind"] ==
+                "multiplier" else str(value),
+                "starts_on": event.get("starts_on", ""), "ends_on": event.get("ends_on", ""),
+                "weekdays": event.get("weekdays", []),
+                "from_hour": event.get("from_hour", ""), "to_hour": event.get("to_hour", ""),
+                "categories": ", ".join(event.get("categories", []))}
+
+    def event(self) -> dict:
+        """The event as the rules store it (before the service's checks)."""
+        data = self.cleaned_data
+        value = data["value"].strip().replace("\u00a0", "").replace(" ", "")
+        if data["kind"] == "multiplier":
+            value = value.replace(",", ".")
+        return {
+            "name": data["name"], "kind": data["kind"], "value": value,
+            "starts_on": data["starts_on"].isoformat() if data["starts_on"] else None,
+            "ends_on": data["ends_on"].isoformat() if data["ends_on"] else None,
+            "weekdays": data["weekdays"], "from_hour": data["from_hour"],
+            "to_hour": data["to_hour"],
+            "categories": [c.strip() for c in data["categories"].split(",") if c.strip()],
+        }
+
+
+class BonusCombineForm(forms.Form):
+    bonus_combine = forms.ChoiceField(
+        label=_("When a level and events apply at once"), widget=forms.RadioSelect,
+        choices=[("stack", _("Stack: the member gets every bonus")),
+                 ("best", _("Best of: only the bonus that gives the most"))],
+        error_messages={"required": _("Choose stack or best of."),
+                        "invalid_choice": _("Choose stack or best of.")})

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from . import api
 from .access import public_view
-from .views import api_docs, birthdays, counter, dashboard, errors, public
+from .views import api_docs, birthdays, bonus_events, counter, dashboard, errors, public
 
 dashboard_patterns = [
     path("", dashboard.index, name="index"),
@@ -26,6 +26,7 @@ dashboard_patterns = [
     path("<slug:shop_slug>/program/", dashboard.program, name="program"),
     path("<slug:shop_slug>/program/example/", dashboard.program_example, name="program_example"),
     path("<slug:shop_slug>/birthday/", birthdays.birthday_gift, name="birthday"),
+    path("<slug:shop_slug>/bonus-points/", bonus_events.bonus_events, name="bonus_events"),
     path("<slug:shop_slug>/api-keys/", dashboard.api_keys, name="api_keys"),
     path("<slug:shop_slug>/api-keys/<int:api_key_id>/revoke/", dashboard.api_key_revoke,
          name="api_key_revoke"),

@@ -3,7 +3,7 @@
 - ``common``: amounts of money and points, read and shown; the shared errors.
 - ``shops``: shops and their web addresses.
 - ``staff``: staff invitations and roles.
-- ``rules``: the program rules (points, steps, stamp cards).
+- ``rules``: the program rules (points, steps, stamp cards, bonus-point events).
 - ``ledger``: the points ledger (spend, credit, adjust, stamp cards, sign-up bonus).
 - ``purchases``: purchases, their effects, refunds and undo.
 - ``expiry``: points expiry (the terms of a lot, the nightly job, the reminders).
@@ -77,6 +77,8 @@ from .purchases import (
 )
 from .rules import (
     RULE_FIELDS,
+    bonus_event_clean,
+    bonus_events_clean,
     program_rules_current,
     program_rules_draft,
     program_rules_update,
@@ -141,6 +143,8 @@ __all__ = [
     "points_credit",
     "points_display",
     "points_spend",
+    "bonus_event_clean",
+    "bonus_events_clean",
     "program_rules_current",
     "program_rules_draft",
     "program_rules_update",

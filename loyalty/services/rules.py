@@ -165,11 +165,23 @@ def _program_rules_values(*, current: ProgramRules, fields: dict) -> dict:
 EVENT_NAME_MAX = 60
 
 
-def _event_clean(event, n: int) -> dict:
-    """One bonus-point event in the stored shape, or a ValidationError saying what to fix."""
+class _EventProblem(ValueError):
+    """What is wrong with one event, in words ("the last day is before the first.")."""
+
+
+def bonus_event_clean(event) -> dict:
+    """One bonus-point event in the stored shape; a ValidationError saying what to fix (the
+    owner's form for one event)."""
+    try:
+        return _event_clean(event)
+    except _EventProblem as problem:
+        text = str(problem)
+        raise ValidationError(text[:1].upper() + text[1:]) from None
+
+
+def _event_clean(event) -> dict:
     def refuse(message):
-        return ValidationError({"bonus_events": [_("Event %(n)s: %(problem)s") % {
-            "n": n, "problem": message}]})
+        return _EventProblem(message)
 
     if not isinstance(event, dict):
         raise refuse(_("it is not valid."))
@@ -245,7 +257,13 @@ def bonus_events_clean(events) -> list[dict]:
     if len(events) > MAX_EVENTS:
         raise ValidationError({"bonus_events": [_("At most %(max)s events at once.") % {
             "max": MAX_EVENTS}]})
-    cleaned = [_event_clean(event, n) for n, event in enumerate(events, start=1)]
+    cleaned = []
+    for n, event in enumerate(events, start=1):
+        try:
+            cleaned.append(_event_clean(event))
+        except _EventProblem as problem:
+            raise ValidationError({"bonus_events": [_("Event %(n)s: %(problem)s") % {
+                "n": n, "problem": str(problem)}]}) from None
     names = [event["name"].casefold() for event in cleaned]
     if len(set(names)) != len(names):
         raise ValidationError({"bonus_events": [_("Two events have the same name.")]})

@@ -55,3 +55,20 @@ def phone(value, country: str = "NL") -> str:
     else:
         shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return shown.replace(" ", "\u00a0")
+
+
+@register.filter
+def bonus_parts(purchase) -> str:
+    """What a purchase's bonuses gave, for its line in the history: "of which +270 for Double
+    Tuesday and +67 for Zilver"; "" when only the rate applied."""
+    from django.utils.translation import gettext as _
+
+    parts = (getattr(purchase, "earn_detail", None) or {}).get("parts") or []
+    if not parts:
+        return ""
+    words = [(_("+%(points)s for %(name)s") if part.get("name") else
+              _("+%(points)s for your level")) % {
+        "points": points(part["points"]), "name": part.get("name", "")} for part in parts]
+    listed = words[0] if len(words) == 1 else _("%(first)s and %(last)s") % {
+        "first": ", ".join(words[:-1]), "last": words[-1]}
+    return _("of which %(parts)s") % {"parts": listed}

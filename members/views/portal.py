@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from loyalty import selectors
+from loyalty import events, selectors
 from loyalty.access import member_required, signed_in_view
 
 from .. import selectors as member_selectors
@@ -67,6 +67,7 @@ def how_it_works(request):
         "program_sentence": selectors.program_sentence(rules=rules,
                                                        currency=request.shop.currency),
         "stamps": summary["stamps"],
+        "bonus_events": events.events_shown(rules=rules),
     })
 
 

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from loyalty import events as loyalty_events
 from loyalty import selectors as loyalty_selectors
 from loyalty.access import activate_language_unless_chosen, public_view
 from loyalty.adapters import QUIET_ATTR
@@ -143,6 +144,7 @@ def shop_page(request, shop_slug: str):
         "stamps": summary["stamps"] if summary else loyalty_selectors.stamp_card_state(
             rules=rules, balance=0, spendable=0),
         "birthday_gift": birthday_gift,
+        "bonus_events": loyalty_events.events_shown(rules=rules),
         "panels": public_page_panels(request, shop),
     }, status=status)
 
