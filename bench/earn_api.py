@@ -340,6 +340,17 @@ def measure(name: str, app: str, port: int, args, data: dict, workdir: Path,
         server.stop()
 
 
+def programs(args, state: str) -> None:
+    """Issue 12's programs on or off for the bench shop (bench/programs.py)."""
+    result = subprocess.run([PYTHON, str(ROOT / "bench" / "programs.py"), state, "--shop",
+                             args.shop], cwd=ROOT, env=django_env(), timeout=300, check=True,
+                            capture_output=True, text=True)
+    log(result.stdout.strip())
+
+
+GOAL_RATIO_PROGRAMS = 0.4  # with issue 12's programs on, of the floor
+
+
 def report(results: dict, args) -> bool:
     print()
     print(f"Concurrency {args.concurrency}, {args.duration} s each, gunicorn {args.workers} × "
@@ -359,6 +370,12 @@ def report(results: dict, args) -> bool:
         print(f"ratio earn/floor (req/s): {ratio:.2f}  (goal ≥ {GOAL_RATIO}: "
               f"{'met' if ratio_ok else 'NOT met'})")
         ok &= ratio_ok
+    if "earn+p" in results and "floor" in results:
+        ratio = results["earn+p"]["rps"] / results["floor"]["rps"]
+        ratio_ok = ratio >= GOAL_RATIO_PROGRAMS
+        print(f"ratio earn with programs/floor (req/s): {ratio:.2f}  (goal ≥ "
+              f"{GOAL_RATIO_PROGRAMS}: {'met' if ratio_ok else 'NOT met'})")
+        ok &= ratio_ok and results["earn+p"]["errors"] == 0
     if "earn" in results:
         p99_ok = results["earn"]["p99_ms"] <= GOAL_P99_MS
         print(f"earn p99: {results['earn']['p99_ms']:.1f} ms  (goal ≤ {GOAL_P99_MS:.0f} ms: "
@@ -378,6 +395,13 @@ def summary(rounds: list[dict]) -> bool:
               f"{', '.join(f'{x:.2f}' for x in ratios)}; goal ≥ {GOAL_RATIO}: "
               f"{'met' if ratio >= GOAL_RATIO else 'NOT met'})")
         ok &= ratio >= GOAL_RATIO
+    if all("earn+p" in r and "floor" in r for r in rounds):
+        ratios = sorted(r["earn+p"]["rps"] / r["floor"]["rps"] for r in rounds)
+        ratio = statistics.median(ratios)
+        print(f"ratio earn with programs/floor: median {ratio:.2f} (each round: "
+              f"{', '.join(f'{x:.2f}' for x in ratios)}; goal ≥ {GOAL_RATIO_PROGRAMS}: "
+              f"{'met' if ratio >= GOAL_RATIO_PROGRAMS else 'NOT met'})")
+        ok &= ratio >= GOAL_RATIO_PROGRAMS
     if all("earn" in r for r in rounds):
         p99 = statistics.median(r["earn"]["p99_ms"] for r in rounds)
         print(f"earn p99: median {p99:.1f} ms (goal ≤ {GOAL_P99_MS:.0f} ms: "
@@ -405,6 +429,9 @@ def main() -> int:
                         help="the bench database (several checkouts can bench side by side)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure earn and floor this many times, alternating; medians")
+    parser.add_argument("--programs", choices=["off", "on", "both"], default="off",
+                        help="issue 12's programs (bonus events, levels, badges; "
+                             "bench/programs.py) off, on, or both in every round")
     args = parser.parse_args()
     database_use(args.database)
     if shutil.which("wrk") is None:
@@ -424,8 +451,13 @@ def main() -> int:
                 log(f"round {number} of {args.rounds}")
             results = {}
             if args.only in (None, "earn"):
-                results["earn"] = measure("earn", "loyalty.wsgi:application", args.port, args,
-                                          data, workdir)
+                states = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}[args.programs]
+                for state in states:
+                    programs(args, state)
+                    name = "earn" if state == "off" else "earn+p"
+                    results[name] = measure(name, "loyalty.wsgi:application", args.port,
+                                            args, data, workdir)
+                programs(args, "off")
             if args.only in (None, "floor"):
                 results["floor"] = measure("floor", "floor_app:application", args.port + 1,
                                            args, data, workdir,

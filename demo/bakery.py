@@ -151,6 +151,16 @@ def load(*, now: dt.datetime) -> Story | None:
         story.claim_by_someone(RHYTHM.evening(RHYTHM.local_date(now) - weeks * 7 * DAY, rng),
                                WORKSHOP["name"])
     story.tell(customers)
+    # Bonus points from today on (the year's purchases above earned without them): double
+    # points on Tuesdays, and extra points in the run-up to Christmas.
+    with at(now):
+        services.program_rules_update(shop=shop, by=owner, bonus_events=[
+            {"name": "Dubbele punten-dinsdag", "kind": "multiplier", "value": "2",
+             "weekdays": [1]},
+            {"name": "Kerstweek", "kind": "extra", "value": 25,
+             "starts_on": f"{RHYTHM.local_date(now).year}-12-18",
+             "ends_on": f"{RHYTHM.local_date(now).year}-12-24"},
+        ])
     return story
 
 

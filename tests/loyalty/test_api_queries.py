@@ -121,3 +121,32 @@ def test_a_replay_is_cheaper_than_the_earn(client):
     assert response["Idempotent-Replayed"] == "true"
     print(f"\nqueries per replay: {len(captured)} (earn: {earn})")
     assert len(captured) < earn
+
+
+def test_bonus_events_and_a_level_cost_the_earn_no_query(client):
+    """Issue 12: the events come with the rules the earn reads anyway, the level's multiplier
+    with the card it locks: five events and a level add no query."""
+    from decimal import Decimal
+
+    from bench.programs import EVENTS
+    from loyalty.services import program_rules_update
+
+    plain_shop, plain_member, plain_raw = _shop_with(members=1, entries_per_member=1)
+    shop, member, raw = _shop_with(members=1, entries_per_member=1)
+    program_rules_update(shop=shop, by=None, bonus_events=EVENTS)
+    Membership.objects.filter(pk=member.pk).update(level_name="Goud",
+                                                   level_multiplier=Decimal("1.50"))
+    plain, _ = _earn_queries(client, plain_member, plain_raw, "q-plain")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps({"member": member.card_number, "amount": "27.50",
+                             "items": [{"name": "Brood", "unit_price": "27.50"}]}),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": "q-bonus"},
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["points_earned"] == 270 + 135 + 270  # the level's half and "Dubbele punten"
+    assert [b["name"] for b in body["bonuses"]] == ["Goud", "Dubbele punten"]
+    assert len(captured) == plain
