@@ -1,6 +1,7 @@
 """Switch a bench shop's programs on or off, for ``bench/earn_api.py --programs``: issue 12's
 load — 5 bonus-point events (one of them on at any hour, so every earn evaluates all five and
-applies one), 10 levels and 20 badges — or none of it. Run by earn_api.py between rounds:
+applies one), 10 levels and 20 badges (once the tiers app is installed) — or none of it.
+Run by earn_api.py between rounds:
 
     .venv/bin/python bench/programs.py on --shop bench-bakkerij
     .venv/bin/python bench/programs.py off --shop bench-bakkerij
@@ -31,12 +32,63 @@ EVENTS = [
 ]
 
 
+# Ten levels on the points earned this year: the bench's members (a year of purchases) sit
+# on all of them, and an earn can raise a level.
+LEVELS = [{"name": f"Niveau {n}", "colour": "#8a4b2a", "threshold": str(500 * n * n),
+           "multiplier": f"{1 + n / 20:.2f}", "perks": ""} for n in range(1, 11)]
+# Twenty badges over every template but referrals (which never fire without referrals).
+BADGES = [
+    *({"template": "visits", "name": f"{n} bezoeken", "count": n} for n in (5, 10, 25, 50, 100)),
+    *({"template": "spend_total", "name": f"{n} euro", "amount": str(n)}
+      for n in (50, 100, 250, 500, 1000)),
+    *({"template": "week_streak", "name": f"{n} weken op rij", "count": n} for n in (2, 4, 8)),
+    *({"template": "weekdays", "name": f"{n} weekdagen", "count": n} for n in (3, 5, 7)),
+    {"template": "categories", "name": "Alles geproefd", "count": 3},
+    {"template": "spend_within", "name": "Maanduitdaging", "amount": "200", "days": 30},
+    {"template": "first_purchase", "name": "Welkom"},
+    {"template": "spend_total", "name": "Grote klant", "amount": "5000"},
+]
+
+
 def programs_set(*, shop, on: bool) -> str:
+    from django.apps import apps
+
     from loyalty import services
 
     services.program_rules_update(shop=shop, by=None, bonus_events=EVENTS if on else [],
                                   bonus_combine="stack")
-    return f"{len(EVENTS) if on else 0} bonus events"
+    done = [f"{len(EVENTS) if on else 0} bonus events"]
+    if apps.is_installed("tiers"):
+        done += [_levels_set(shop=shop, on=on), _badges_set(shop=shop, on=on)]
+    return ", ".join(done)
+
+
+def _levels_set(*, shop, on: bool) -> str:
+    from tiers import services as tier_services
+
+    tier_services.program_save(shop=shop, data=tier_services.program_input_clean(
+        enabled=on, measure="points", period="year", downgrade="one", grace_days=0,
+        tiers=LEVELS))
+    return f"{len(LEVELS) if on else 0} levels"
+
+
+def _badges_set(*, shop, on: bool) -> str:
+    import datetime as dt
+
+    from tiers.badges import services as badge_services
+    from tiers.badges.models import Badge
+
+    existing = {badge.name: badge for badge in Badge.objects.filter(shop=shop)}
+    for fields in BADGES:
+        fields = dict(fields)
+        if fields["template"] == "spend_within":
+            fields["starts_on"] = dt.date.today()
+        badge = existing.get(fields["name"])
+        if badge is None and on:
+            badge = badge_services.badge_create(shop=shop, icon="star", **fields)
+        if badge is not None:
+            badge_services.badge_set_active(shop=shop, badge_id=badge.pk, active=on)
+    return f"{len(BADGES) if on else 0} badges"
 
 
 def main() -> None:
