@@ -18,9 +18,11 @@ PARAMETER_LABELS = {
 
 
 class BadgeForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    name = forms.CharField(label=_("Name"), required=False,
+                           help_text=_("What the customer reads, e.g. “Regular”."))
     icon = forms.ChoiceField(
         label=_("Icon"), required=False, widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose one of the icons shown.")},
         choices=[("", _("My own (upload below)")), *BUILTIN_ICONS.items()])
     icon_upload = forms.FileField(
         label=_("Your own icon"), required=False,

@@ -17,7 +17,8 @@ from django.utils.translation import ngettext
 
 from loyalty.localdays import day_start, shop_zone
 from loyalty.models import LedgerEntry, Membership, Purchase, PurchaseItem, Shop
-from loyalty.services import money_display, points_display
+from loyalty.services import points_display
+from loyalty.templatetags.trouw import money
 
 from .models import BUILTIN_ICONS, Badge, BadgeAward, BadgeTemplate
 
@@ -143,8 +144,7 @@ def progress_words(badge: Badge, progress: Progress, currency: str) -> str:
     template = badge.template
     if template in (BadgeTemplate.SPEND_TOTAL, BadgeTemplate.SPEND_WITHIN):
         return _("%(current)s of %(target)s") % {
-            "current": f"{money_display(min(current, target))} {currency}",
-            "target": f"{money_display(target)} {currency}"}
+            "current": money(min(current, target), currency), "target": money(target, currency)}
     values = {"current": points_display(min(current, target)), "target": points_display(target)}
     if template == BadgeTemplate.WEEK_STREAK:
         return ngettext("%(current)s of %(target)s week in a row",
@@ -172,14 +172,13 @@ def badge_sentence(badge: Badge, currency: str) -> str:
         return ngettext("Visit %(n)s time.", "Visit on %(n)s different days.", n) % {
             "n": points_display(n)}
     if template == BadgeTemplate.SPEND_TOTAL:
-        return _("Spend %(amount)s in total.") % {
-            "amount": f"{money_display(badge.amount)} {currency}"}
+        return _("Spend %(amount)s in total.") % {"amount": money(badge.amount, currency)}
     if template == BadgeTemplate.SPEND_WITHIN:
         last = badge.starts_on + dt.timedelta(days=badge.days - 1)
         return ngettext(
             "Spend %(amount)s within %(days)s day, from %(start)s to %(end)s.",
             "Spend %(amount)s within %(days)s days, from %(start)s to %(end)s.", badge.days,
-        ) % {"amount": f"{money_display(badge.amount)} {currency}", "days": badge.days,
+        ) % {"amount": money(badge.amount, currency), "days": badge.days,
              "start": date_format(badge.starts_on, "j M"), "end": date_format(last, "j M Y")}
     if template == BadgeTemplate.WEEK_STREAK:
         return ngettext("Visit in %(n)s week.", "Visit in %(n)s weeks in a row.", n) % {"n": n}
