@@ -10,13 +10,6 @@ import datetime as dt
 import pytest
 
 from loyalty import services
-from tests.browser.conftest import (  # noqa: F401 - the browser harness' fixtures
-    _allow_async_unsafe,
-    browser,
-    console_errors,
-    new_page,
-    screenshot,
-)
 from tests.browser.helpers import PHONE, sign_in
 from tests.factories import PASSWORD, MembershipFactory, OwnerFactory, ShopFactory, UserFactory
 from tests.tiers.badges.conftest import make_badge
