@@ -10,13 +10,6 @@ import pytest
 import time_machine
 
 from loyalty import services
-from tests.browser.conftest import (  # noqa: F401 - the browser harness' fixtures, for
-    _allow_async_unsafe,  # test_browser.py
-    browser,
-    console_errors,
-    new_page,
-    screenshot,
-)
 from tests.factories import MembershipFactory, ShopFactory
 from tiers.badges import services as badge_services
 

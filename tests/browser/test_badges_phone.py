@@ -1,7 +1,8 @@
 """Badges in Chromium on a phone (390 px): the owner's list and form and the member's
 achievements fit the screen without sideways scrolling and break no Content Security Policy
 rule (the chart is inline SVG, the progress bars are <progress>). Screenshots land in
-test-output/screenshots/."""
+test-output/screenshots/. (Here, not in tests/tiers/badges/: the harness' one Chromium per
+session lives in tests/browser/conftest.py.)"""
 
 from __future__ import annotations
 
