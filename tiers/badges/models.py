@@ -87,16 +87,18 @@ class Badge(models.Model):
                                    name="badge_bonus_within_limit"),
             models.CheckConstraint(
                 condition=~Q(template__in=[t for t, p in TEMPLATE_PARAMETERS.items()
-                                           if "count" in p]) | Q(count__gte=1),
+                                           if "count" in p])
+                | Q(count__isnull=False, count__gte=1),
                 name="badge_count_needed"),
             models.CheckConstraint(condition=~Q(template="weekdays") | Q(count__lte=7),
                                    name="badge_weekdays_at_most_seven"),
             models.CheckConstraint(
-                condition=~Q(template__in=["spend_total", "spend_within"]) | Q(amount__gt=0),
+                condition=~Q(template__in=["spend_total", "spend_within"])
+                | Q(amount__isnull=False, amount__gt=0),
                 name="badge_amount_needed"),
             models.CheckConstraint(
                 condition=~Q(template="spend_within")
-                | (Q(days__gte=1) & Q(starts_on__isnull=False)),
+                | Q(days__isnull=False, days__gte=1, starts_on__isnull=False),
                 name="badge_challenge_has_a_window"),
             models.CheckConstraint(condition=~Q(icon="") | ~Q(icon_upload=""),
                                    name="badge_has_an_icon"),

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -192,8 +193,7 @@ def badge_sentence(badge: Badge, currency: str) -> str:
 
 
 def badge_icon_url(badge: Badge) -> str:
-    from django.templatetags.static import static
-
+    """The badge's icon: its upload, else its built-in SVG (a star for an unknown key)."""
     if badge.icon_upload:
         return badge.icon_upload.url
     return static(f"tiers/badges/{badge.icon if badge.icon in BUILTIN_ICONS else 'star'}.svg")

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,8 +20,6 @@ from .models import BUILTIN_ICONS, TEMPLATE_PARAMETERS, Badge, BadgeTemplate
 
 
 def _icons():
-    from django.templatetags.static import static
-
     return [{"key": key, "label": label, "url": static(f"tiers/badges/{key}.svg")}
             for key, label in BUILTIN_ICONS.items()]
 
