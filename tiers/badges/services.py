@@ -269,8 +269,8 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
     the member now meets, awarded in the purchase's transaction under the card's lock (taken by
     the earn), with its bonus pending like the purchase's points, and "New badge: …" added to
     the purchase's news. A constant number of queries whatever the number of badges: one for
-    the badges the member does not hold, one aggregate of the history (and one for its product
-    categories when a badge asks), then the awards' writes."""
+    the badges the member does not hold, one aggregate of the history, then the awards'
+    writes."""
     membership = purchase.membership
     if membership is None:
         return []

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 # The API earn without effects (tests/loyalty/test_api_queries.py: 5 on PostgreSQL, 8 elsewhere,
 # with the test's SAVEPOINT and RELEASE), plus the badges': the badges the member does not hold
-# (1), the history's aggregate (1) and its product categories (1).
-API_EARN_MAX = (5 if connection.vendor == "postgresql" else 8) + 2 + 3
+# (1) and the one aggregate of the history, its product categories included (1).
+API_EARN_MAX = (5 if connection.vendor == "postgresql" else 8) + 2 + 2
 
 
 def new_shop():
@@ -161,9 +161,9 @@ def test_the_counter_earn_asks_as_often_with_20_badges_as_with_one(
           f"{len(with_twenty)} with 20")
     assert len(with_one) == len(with_twenty), "\n".join(with_twenty)
     # The badges the member does not hold is the one query a shop without badges pays; the
-    # history's aggregate and its categories are the other two.
+    # history's one aggregate is the other.
     _counter_earn(big, MembershipFactory(shop=big), "t-limit",
-                  limit=(django_assert_max_num_queries, len(without) + 2))
+                  limit=(django_assert_max_num_queries, len(without) + 1))
 
 
 def test_a_shop_without_badges_pays_one_query(client):
