@@ -460,7 +460,10 @@ class BonusOutput(serializers.Serializer):
 
 class NewsOutput(serializers.Serializer):
     kind = serializers.CharField(help_text="`level_up` or `badge`.")
-    text = serializers.CharField(help_text="In the member's words, in the shop's language.")
+    text = serializers.CharField(help_text=(
+        "In the member's words, in the shop's language, e.g. \"New badge: First visit\" "
+        "(a badge's bonus points, pending like the purchase's, are in `balance`, not in "
+        "`points_earned`)."))
 
 
 class PurchaseOutput(serializers.Serializer):

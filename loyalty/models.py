@@ -688,6 +688,7 @@ class EntryKind(models.TextChoices):
     EXPIRY = "expiry", _("Expiry")
     BONUS = "bonus", _("Bonus")
     BIRTHDAY = "birthday", _("Birthday gift")
+    BADGE = "badge", _("Badge")
 
 
 class LedgerEntry(models.Model):

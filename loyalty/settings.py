@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "members",
     "rewards",
     "charity",
+    "tiers",
     "demo",
 ]
 
@@ -389,8 +390,8 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   enrolment effect(*, membership)     a customer gets a card (after the sign-up bonus)
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
 TROUW_EFFECTS: dict[str, list[str]] = {
-    "purchase": [],
-    "refund": [],
+    "purchase": ["tiers.badges.services.badges_award"],
+    "refund": ["tiers.badges.services.badges_refund_check"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
@@ -436,8 +437,9 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
-TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards"))]
-TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards"))]
+TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("badges_list", _("Badges"))]
+TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")),
+                      ("portal_achievements", _("Achievements"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
 TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"

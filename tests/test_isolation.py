@@ -53,6 +53,8 @@ from tests.factories import (
     UserFactory,
 )
 from tests.helpers import assert_error
+from tiers.badges.models import Badge, BadgeAward
+from tiers.badges.services import badge_create
 
 DENIED = {403, 404}
 
@@ -94,6 +96,8 @@ def victim(db):
     api_key, _raw = api_key_create(shop=shop, name="till-victim")
     reward = reward_create(shop=shop, kind="perk", name="Geheime taart", points_cost=10)
     voucher = voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
+    badge = badge_create(shop=shop, template="visits", name="Geheime badge", icon="star",
+                         count=5)
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
@@ -106,6 +110,7 @@ def victim(db):
             "reward_id": reward.pk,
             "voucher_id": voucher.pk,
             "code": voucher.code,
+            "badge_id": badge.pk,
             "token": staff_invitation_token(invitation),
             # Django admin's own parameters
             "app_label": "loyalty",
@@ -185,6 +190,8 @@ def snapshot():
         PurchaseItem.objects.count(),
         sorted(PointLot.objects.values_list("pk", "remaining")),
         IdempotentRequest.objects.count(),
+        sorted(Badge.objects.values_list("pk", "name", "count", "active")),
+        sorted(BadgeAward.objects.values_list("pk", "revoked_at")),
     )
 
 
@@ -316,6 +323,8 @@ OWN_PAGE_POSTS = {
     "rewards_move": {"direction": "up"},
     "counter_member_pay": {"points": "1"},
     "counter_member_redeem": {"reward": "{reward_id}"},
+    "badges_edit": {"name": "Overgenomen", "icon": "star", "count": "1", "bonus_points": "0",
+                    "active": "on"},
 }
 # Actions that answer an id not of the shop by sending the user back to the shop's own page with
 # an error message (the other pages answer 404).
@@ -379,7 +388,8 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
                                             sent_back=name in SENT_BACK)
         checked.add(name)
     assert {"dashboard:member", "counter:earn", "counter:undo", "rewards_edit",
-            "counter_voucher_use", "portal_claim", "portal_voucher_cancel"} <= checked
+            "counter_voucher_use", "portal_claim", "portal_voucher_cancel", "badges_edit",
+            "badges_toggle"} <= checked
 
     # The intruder's own member (with points enough) at its own counter, redeeming the victim's
     # reward: sent back with an error, as for any reward the shop does not have.

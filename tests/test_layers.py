@@ -87,7 +87,7 @@ def project_feature_apps() -> set[str]:
 
 
 def test_the_project_apps_are_found():
-    assert project_feature_apps() >= {"members", "rewards", "charity"}
+    assert project_feature_apps() >= {"members", "rewards", "charity", "tiers"}
     assert apps.is_installed(DEMO)
 
 

@@ -263,6 +263,35 @@ def points_credit(
         raise
 
 
+def points_credit_locked(*, membership: Membership, points: int, kind: str,
+                         available_at: dt.datetime | None = None,
+                         terms: tuple[dt.datetime | None, int | None] | None = None,
+                         **links) -> LedgerEntry:
+    """Give points to a card the caller has locked in its transaction already (an effect of a
+    moment that holds the card's lock: a badge's bonus at a purchase). No second lock and no
+    savepoint; ``membership`` (the locked row's object) keeps its balance up to date. Pending
+    until ``available_at`` (like a purchase's points), with the lot's expiry ``terms``."""
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise ValidationError({"points": [_("Enter a whole number of points above zero.")]})
+    return _entry_write(membership=membership, points=points, kind=kind, now=timezone.now(),
+                        available_at=available_at, terms=terms, **links)
+
+
+def points_take_back_locked(*, membership: Membership, entry: LedgerEntry,
+                            **links) -> LedgerEntry | None:
+    """Take back a credit ``entry`` on a card the caller has locked: a reversal entry pointing at
+    it, its points taken from the entry's own lot first, then the oldest (pending or not); what
+    the card no longer holds stays spent. Returns None when nothing could be taken."""
+    own_lot = PointLot.objects.filter(entry=entry).values_list("pk", flat=True).first()
+    now = timezone.now()
+    taken = _lots_take(membership=membership, points=entry.points, now=now,
+                       spendable_only=False, first_lot_id=own_lot)
+    if not taken:
+        return None
+    return _entry_write(membership=membership, points=-taken, kind=EntryKind.REVERSAL, now=now,
+                        reverses=entry, **links)
+
+
 def points_adjust(*, shop: Shop, membership_id: int, points: int, reason: str,
                   by: User, customer_note: str = "") -> LedgerEntry:
     """An owner's correction, up or down. The reason is recorded for the shop (the customer

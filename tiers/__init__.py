@@ -1,0 +1,1 @@
+"""Levels and badges: what customers climb toward (issue 12)."""

@@ -1,0 +1,309 @@
+"""Reads for badges: a member's history in one aggregate (the facts every template needs), each
+badge's progress in the member's terms, the owner's list, the portal's achievements and the
+points-over-time chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from loyalty.localdays import day_start, shop_zone
+from loyalty.models import LedgerEntry, Membership, Purchase, PurchaseItem, Shop
+from loyalty.services import points_display
+from loyalty.templatetags.trouw import money
+
+from .models import BUILTIN_ICONS, Badge, BadgeAward, BadgeTemplate
+
+
+@dataclass
+class MemberFacts:
+    """What a member's purchases add up to, on the shop's clock: per local day the net amount
+    (net of refunds) and whether a purchase of that day still counts as a visit (not refunded
+    in full); the number of product categories bought from."""
+
+    days: dict[dt.date, tuple[Decimal, bool]] = field(default_factory=dict)
+    categories: int = 0
+
+    @property
+    def visit_days(self) -> list[dt.date]:
+        return sorted(day for day, (_net, visit) in self.days.items() if visit)
+
+    @property
+    def visits(self) -> int:
+        return len(self.visit_days)
+
+    @property
+    def spent(self) -> Decimal:
+        return sum((net for net, _visit in self.days.values()), Decimal(0))
+
+    def spent_between(self, first: dt.date, end: dt.date) -> Decimal:
+        """Net spent on the local days from ``first`` up to, not including, ``end``."""
+        return sum((net for day, (net, _v) in self.days.items() if first <= day < end),
+                   Decimal(0))
+
+    @property
+    def longest_week_streak(self) -> int:
+        """The most ISO weeks (Monday to Sunday on the shop's clock) in a row with a visit."""
+        mondays = sorted({day - dt.timedelta(days=day.weekday()) for day in self.visit_days})
+        best = run = 0
+        previous = None
+        for monday in mondays:
+            run = run + 1 if previous and monday - previous == dt.timedelta(days=7) else 1
+            best, previous = max(best, run), monday
+        return best
+
+    @property
+    def weekdays(self) -> int:
+        return len({day.weekday() for day in self.visit_days})
+
+
+def member_facts(*, membership: Membership, shop: Shop, categories: bool = True) -> MemberFacts:
+    """The member's history in one aggregate query: per local day of the shop's time zone, the
+    net amount and how many purchases still count; with ``categories``, beside each row, how
+    many product categories the member bought from (one subquery, evaluated once)."""
+    zone = shop_zone(shop.time_zone)
+    rows = (
+        Purchase.objects.filter(membership=membership)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(net=Sum(F("amount") - F("refunded_amount")),
+                  kept=Count("pk", filter=Q(refunded_amount__lt=F("amount"))))
+        .order_by()
+    )
+    if categories:
+        counted = (
+            PurchaseItem.objects.filter(purchase__membership=membership,
+                                        purchase__refunded_amount__lt=F("purchase__amount"))
+            .exclude(category="").order_by().values("purchase__membership")
+            .annotate(n=Count("category", distinct=True)).values("n")
+        )
+        rows = rows.annotate(categories=Coalesce(Subquery(counted), 0))
+    facts = MemberFacts()
+    for row in rows:
+        facts.days[row["day"]] = (Decimal(row["net"]), row["kept"] > 0)
+        facts.categories = row.get("categories", 0)
+    return facts
+
+
+def challenge_window(badge: Badge, shop: Shop) -> tuple[dt.datetime, dt.datetime]:
+    """A challenge's start and end (the end excluded): local midnights, ``days`` days apart."""
+    zone = shop_zone(shop.time_zone)
+    return (day_start(badge.starts_on, zone),
+            day_start(badge.starts_on + dt.timedelta(days=badge.days), zone))
+
+
+def challenge_running(badge: Badge, shop: Shop, now: dt.datetime) -> bool:
+    start, end = challenge_window(badge, shop)
+    return start <= now < end
+
+
+@dataclass
+class Progress:
+    current: Decimal | int
+    target: Decimal | int
+
+    @property
+    def done(self) -> bool:
+        return self.current >= self.target
+
+    @property
+    def percent(self) -> int:
+        if not self.target:
+            return 0
+        return min(100, int(Decimal(self.current) * 100 / Decimal(self.target)))
+
+
+def badge_progress(badge: Badge, facts: MemberFacts) -> Progress:
+    """How far the member is toward ``badge`` by its template (whether a challenge is still
+    running is the caller's question: see ``challenge_running``)."""
+    template = badge.template
+    if template == BadgeTemplate.FIRST_PURCHASE:
+        return Progress(min(facts.visits, 1), 1)
+    if template == BadgeTemplate.VISITS:
+        return Progress(facts.visits, badge.count)
+    if template == BadgeTemplate.SPEND_TOTAL:
+        return Progress(facts.spent, badge.amount)
+    if template == BadgeTemplate.SPEND_WITHIN:
+        return Progress(facts.spent_between(
+            badge.starts_on, badge.starts_on + dt.timedelta(days=badge.days)), badge.amount)
+    if template == BadgeTemplate.WEEK_STREAK:
+        return Progress(facts.longest_week_streak, badge.count)
+    if template == BadgeTemplate.WEEKDAYS:
+        return Progress(facts.weekdays, badge.count)
+    if template == BadgeTemplate.CATEGORIES:
+        return Progress(facts.categories, badge.count)
+    return Progress(0, badge.count or 1)  # referrals: counted once referrals exist
+
+
+def progress_words(badge: Badge, progress: Progress, currency: str) -> str:
+    """"7 of 10 visits", in the member's terms."""
+    current, target = progress.current, progress.target
+    template = badge.template
+    if template in (BadgeTemplate.SPEND_TOTAL, BadgeTemplate.SPEND_WITHIN):
+        return _("%(current)s of %(target)s") % {
+            "current": money(min(current, target), currency), "target": money(target, currency)}
+    values = {"current": points_display(min(current, target)), "target": points_display(target)}
+    if template == BadgeTemplate.WEEK_STREAK:
+        return ngettext("%(current)s of %(target)s week in a row",
+                        "%(current)s of %(target)s weeks in a row", target) % values
+    if template == BadgeTemplate.WEEKDAYS:
+        return ngettext("%(current)s of %(target)s weekday",
+                        "%(current)s of %(target)s weekdays", target) % values
+    if template == BadgeTemplate.CATEGORIES:
+        return ngettext("%(current)s of %(target)s category",
+                        "%(current)s of %(target)s categories", target) % values
+    if template == BadgeTemplate.REFERRALS:
+        return ngettext("%(current)s of %(target)s friend",
+                        "%(current)s of %(target)s friends", target) % values
+    return ngettext("%(current)s of %(target)s visit",
+                    "%(current)s of %(target)s visits", target) % values
+
+
+def badge_sentence(badge: Badge, currency: str) -> str:
+    """What earns the badge, in one sentence (the owner's list and the portal)."""
+    template = badge.template
+    n = badge.count or 0
+    if template == BadgeTemplate.FIRST_PURCHASE:
+        return _("Make a first purchase.")
+    if template == BadgeTemplate.VISITS:
+        return ngettext("Visit %(n)s time.", "Visit on %(n)s different days.", n) % {
+            "n": points_display(n)}
+    if template == BadgeTemplate.SPEND_TOTAL:
+        return _("Spend %(amount)s in total.") % {"amount": money(badge.amount, currency)}
+    if template == BadgeTemplate.SPEND_WITHIN:
+        last = badge.starts_on + dt.timedelta(days=badge.days - 1)
+        return ngettext(
+            "Spend %(amount)s within %(days)s day, from %(start)s to %(end)s.",
+            "Spend %(amount)s within %(days)s days, from %(start)s to %(end)s.", badge.days,
+        ) % {"amount": money(badge.amount, currency), "days": badge.days,
+             "start": date_format(badge.starts_on, "j M"), "end": date_format(last, "j M Y")}
+    if template == BadgeTemplate.WEEK_STREAK:
+        return ngettext("Visit in %(n)s week.", "Visit in %(n)s weeks in a row.", n) % {"n": n}
+    if template == BadgeTemplate.WEEKDAYS:
+        return ngettext("Visit on %(n)s weekday.", "Visit on %(n)s different weekdays.", n) % {
+            "n": n}
+    if template == BadgeTemplate.CATEGORIES:
+        return ngettext("Buy from %(n)s product category.",
+                        "Buy from %(n)s different product categories.", n) % {"n": n}
+    return ngettext("Refer %(n)s friend.", "Refer %(n)s friends.", n) % {"n": n}
+
+
+def badge_icon_url(badge: Badge) -> str:
+    """The badge's icon: its upload, else its built-in SVG (a star for an unknown key)."""
+    if badge.icon_upload:
+        return badge.icon_upload.url
+    return static(f"tiers/badges/{badge.icon if badge.icon in BUILTIN_ICONS else 'star'}.svg")
+
+
+def badges_for_owner(*, shop: Shop) -> QuerySet[Badge]:
+    """The shop's badges with how many members hold each (live awards)."""
+    return Badge.objects.for_shop(shop).annotate(
+        earned_count=Count("awards", filter=Q(awards__revoked_at__isnull=True)))
+
+
+def badges_to_evaluate(*, shop: Shop, membership: Membership) -> list[Badge]:
+    """The shop's active badges the member does not hold, in one query."""
+    return list(Badge.objects.filter(shop=shop, active=True).filter(~Exists(
+        BadgeAward.objects.filter(badge=OuterRef("pk"), membership=membership,
+                                  revoked_at__isnull=True))))
+
+
+def achievements(*, membership: Membership, now: dt.datetime | None = None) -> dict:
+    """The portal's page: earned badges (with dates), locked ones with progress, and the active
+    challenges with the days left. A hidden challenge shows only once earned; a badge switched
+    off shows only if earned."""
+    now = now or timezone.now()
+    shop = membership.shop
+    awards = list(BadgeAward.objects.filter(membership=membership, revoked_at__isnull=True)
+                  .select_related("badge").order_by("-earned_at", "-pk"))
+    held = {award.badge_id for award in awards}
+    open_badges = [badge for badge in Badge.objects.filter(shop=shop, active=True)
+                   if badge.pk not in held]
+    facts = member_facts(membership=membership, shop=shop) if open_badges else MemberFacts()
+    zone = shop_zone(shop.time_zone)
+    today = now.astimezone(zone).date()
+    locked, challenges = [], []
+    for badge in open_badges:
+        if badge.template == BadgeTemplate.REFERRALS:
+            continue  # not earnable until referrals exist: not shown as a goal either
+        progress = badge_progress(badge, facts)
+        row = {"badge": badge, "progress": progress, "icon": badge_icon_url(badge),
+               "words": progress_words(badge, progress, shop.currency),
+               "sentence": badge_sentence(badge, shop.currency)}
+        if badge.is_challenge:
+            if badge.hidden or not challenge_running(badge, shop, now):
+                continue
+            end = badge.starts_on + dt.timedelta(days=badge.days)
+            days_left = (end - today).days
+            row["days_left"] = days_left
+            row["countdown"] = ngettext("%(n)s day left", "%(n)s days left", days_left) % {
+                "n": days_left}
+            challenges.append(row)
+        else:
+            locked.append(row)
+    return {
+        "earned": [{"award": award, "badge": award.badge, "icon": badge_icon_url(award.badge),
+                    "sentence": badge_sentence(award.badge, shop.currency)} for award in awards],
+        "locked": locked,
+        "challenges": challenges,
+    }
+
+
+def points_chart(*, membership: Membership, width: int = 320, height: int = 120,
+                 now: dt.datetime | None = None) -> dict | None:
+    """The member's balance over time, as the points of an SVG polyline (a step line, one step
+    per ledger entry) with the axis' labels; None before the first entry."""
+    now = now or timezone.now()
+    rows = list(LedgerEntry.objects.filter(membership=membership)
+                .order_by("created_at", "pk").values_list("created_at", "points"))
+    if not rows:
+        return None
+    start = rows[0][0]
+    span = max((now - start).total_seconds(), 1.0)
+    balance = 0
+    series = []
+    for at, points in rows:
+        balance += points
+        series.append((at, balance))
+    top = max(max(b for _at, b in series), 1)
+    pad = 4
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+
+    def x(at):
+        return round(pad + inner_w * (at - start).total_seconds() / span, 1)
+
+    def y(value):
+        return round(pad + inner_h * (1 - max(value, 0) / top), 1)
+
+    coordinates = [(x(start), y(0))]
+    previous = 0
+    for at, value in series:
+        coordinates += [(x(at), y(previous)), (x(at), y(value))]
+        previous = value
+    coordinates.append((x(now), y(previous)))
+    zone = shop_zone(membership.shop.time_zone)
+    return {
+        "width": width, "height": height,
+        "points": " ".join(f"{a},{b}" for a, b in coordinates),
+        "area": " ".join(f"{a},{b}" for a, b in
+                         [*coordinates, (x(now), y(0)), (x(start), y(0))]),
+        "top": top, "balance": previous,
+        "start": start.astimezone(zone).date(), "end": now.astimezone(zone).date(),
+        "baseline": y(0), "left": pad, "right": width - pad, "top_y": y(top),
+    }
+
+
+__all__ = [
+    "MemberFacts", "Progress", "achievements", "badge_icon_url", "badge_progress",
+    "badge_sentence", "badges_for_owner", "badges_to_evaluate", "challenge_running",
+    "challenge_window", "member_facts", "points_chart", "progress_words",
+]
