@@ -68,10 +68,12 @@ def test_a_voucher_code_shows_while_typed_and_opens_when_scanned(new_page, count
     code = counter["open"].code
 
     # Typed by hand, slowly: the results show the voucher, never "No member found".
-    with page.expect_response(lambda r: "preview=1" in r.url):
-        search.press_sequentially(code.lower(), delay=60)
+    # No wait for one particular response: htmx drops the answers to keystrokes overtaken by
+    # later ones (hx-sync), so on a busy machine the one waited for may never arrive; what the
+    # results end up showing is what counts.
+    search.press_sequentially(code.lower(), delay=60)
     preview = page.locator("#results .voucher-preview")
-    expect(preview).to_contain_text("Free coffee")
+    expect(preview).to_contain_text("Free coffee", timeout=15_000)
     expect(preview).to_contain_text("For Sanne Visser")
     expect(preview).to_contain_text("Open, valid until")
     expect(page.locator("#results")).not_to_contain_text("No member found")
@@ -79,6 +81,7 @@ def test_a_voucher_code_shows_while_typed_and_opens_when_scanned(new_page, count
 
     # Scanned: the whole code at once and Enter opens the voucher to use it.
     page.goto("/counter/gouden-korst/")
+    expect(search).to_be_focused()  # where the scanner types (trouw.js focuses it on load)
     page.keyboard.type(dashed(code))
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/counter/gouden-korst/vouchers/\?code="))
@@ -98,10 +101,9 @@ def test_a_used_voucher_is_a_warning_with_the_shops_time(new_page, counter, cons
     code = counter["used"].code
     warning_text = "Already used on 1 December 2025 at 09:44 by Daan — do not hand out."
 
-    with page.expect_response(lambda r: "preview=1" in r.url):
-        search.press_sequentially(code, delay=40)
+    search.press_sequentially(code, delay=40)  # no wait for one response, as above
     warning = page.locator("#results .voucher-status")
-    expect(warning).to_have_text(warning_text)
+    expect(warning).to_have_text(warning_text, timeout=15_000)
     expect(warning).to_have_attribute("role", "alert")
     expect(page.locator("#results .message-success")).to_have_count(0)
     expect(search).to_be_focused()
