@@ -14,9 +14,11 @@
   // wires up the new content's hx-post only when it settles, and an Enter in between would
   // submit the form without htmx, as a full page. (base.html sets htmx's settle delay to 0, so
   // that no keystroke can fall between a swap and the wiring of what it brought.)
+  // Already focused (a scanner or a quick hand typed before the page finished loading): leave
+  // it as it is; selecting would make the next keystroke replace what was typed.
   function focusMarked(root) {
     var el = (root || document).querySelector("[data-autofocus]");
-    if (el) { el.focus(); if (el.select) el.select(); }
+    if (el && document.activeElement !== el) { el.focus(); if (el.select) el.select(); }
   }
   document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
   document.addEventListener("htmx:afterSettle", function (event) {
