@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "loyalty",
     "members",
     "rewards",
+    "tiers",
     "charity",
     "demo",
 ]
@@ -389,8 +390,8 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   enrolment effect(*, membership)     a customer gets a card (after the sign-up bonus)
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
 TROUW_EFFECTS: dict[str, list[str]] = {
-    "purchase": [],
-    "refund": [],
+    "purchase": ["tiers.services.purchase_level_up"],
+    "refund": ["tiers.services.refund_level_back"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
@@ -454,7 +455,7 @@ if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
 TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
 # Who tells how far a member is from the next level (tiers): ``f(*, membership) -> {
 # "next_level", "left", "percent"} | None``, for the members API's ``level.progress``.
-TROUW_LEVEL_PROGRESS: str | None = None
+TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress"
 # Cards per transaction of the birthday job (locked, given and e-mailed together).
 TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
 if TROUW_BIRTHDAY_BATCH_SIZE < 1:

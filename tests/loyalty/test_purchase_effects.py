@@ -59,8 +59,9 @@ def test_a_failing_effect_undoes_the_purchase_and_its_points(settings):
 
 
 @pytest.mark.django_db
-def test_no_effects_are_configured_by_default():
+def test_by_default_a_purchase_only_updates_the_level():
     shop = ShopFactory()
     purchase_record(shop=shop, amount="3.00")
     assert CALLS == []
-    assert purchase_effects() == []
+    assert [f"{f.__module__}.{f.__name__}" for f in purchase_effects()] == [
+        "tiers.services.purchase_level_up"]
