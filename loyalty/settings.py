@@ -437,8 +437,8 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
-TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards"))]
-TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards"))]
+TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels"))]
+TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
 TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -53,6 +54,8 @@ from tests.factories import (
     UserFactory,
 )
 from tests.helpers import assert_error
+from tiers.models import LevelChange, Tier, TierProgram, TierState
+from tiers.services import program_input_clean, program_save
 
 DENIED = {403, 404}
 
@@ -94,6 +97,9 @@ def victim(db):
     api_key, _raw = api_key_create(shop=shop, name="till-victim")
     reward = reward_create(shop=shop, kind="perk", name="Geheime taart", points_cost=10)
     voucher = voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
+    program_save(shop=shop, data=program_input_clean(  # levels: the member reaches Geheim-goud
+        enabled=True, measure="amount", period="year", downgrade="one", grace_days=0,
+        tiers=[{"name": "Geheim-goud", "threshold": "20.00", "multiplier": "1.50"}]))
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
@@ -185,6 +191,11 @@ def snapshot():
         PurchaseItem.objects.count(),
         sorted(PointLot.objects.values_list("pk", "remaining")),
         IdempotentRequest.objects.count(),
+        sorted(Membership.objects.values_list("pk", "level_name", "level_rank",
+                                              "level_multiplier")),
+        sorted(TierProgram.objects.values_list("pk", "enabled", "measure", "period")),
+        sorted(Tier.objects.values_list("pk", "name", "threshold", "multiplier")),
+        sorted(TierState.objects.values_list("pk", "tier_id")), LevelChange.objects.count(),
     )
 
 
@@ -252,6 +263,7 @@ def test_no_one_outside_the_shop_reaches_its_pages(client, victim, outsiders):
                     assert victim["values"]["card_number"].encode() not in response.content
                     assert b"Geheime Klant" not in response.content, (who, url)
                     assert b"Geheime taart" not in response.content, (who, url)
+                    assert b"Geheim-goud" not in response.content, (who, url)
             checked += 1
             continue
         if audience == "admin":
@@ -331,7 +343,8 @@ PEOPLE_FOR = {
 def victim_markers(victim, *, card_number: bool = True) -> list[bytes]:
     """What of the victim's no answer may show. (HTML pages may repeat the URL they were asked
     for, card number and all: that is what the intruder typed, not what the page found.)"""
-    markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example"]
+    markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example",
+               b"Geheim-goud"]
     return markers + ([victim["values"]["card_number"].encode()] if card_number else [])
 
 
@@ -390,6 +403,37 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
                                 url=url, slug=intruder_shop.slug, markers=markers,
                                 sent_back=True)
     assert snapshot() == before, "a page of one shop changed another shop's data"
+
+
+@pytest.mark.django_db
+def test_a_shops_levels_page_refuses_another_shops_tiers(client, victim, outsiders):
+    """The intruder's own levels page sent with the victim's tier's id (to rename it, or to
+    remove it by leaving it out): refused, and neither shop's levels change."""
+    theirs = Tier.objects.get(shop=victim["shop"])
+    client.force_login(outsiders["owner of another shop"])
+    url = reverse("tiers_levels", args=["kaashandel-anders"])
+    before = snapshot()
+    for action in ("preview", "save"):
+        response = client.post(url, {
+            "enabled": "on", "measure": "amount", "period": "year", "downgrade": "one",
+            "grace_days": "0", "action": action, "tiers-TOTAL": "1",
+            "tiers-0-id": str(theirs.pk), "tiers-0-name": "Overgenomen",
+            "tiers-0-threshold": "1.00", "tiers-0-multiplier": "1.00",
+            "tiers-0-colour": "#000000"})
+        assert response.status_code == 400, action
+        for marker in victim_markers(victim):
+            assert marker not in response.content, (action, marker)
+    assert snapshot() == before
+    # Saving the intruder's own levels leaves the victim's card where it is.
+    response = client.post(url, {
+        "measure": "points", "period": "lifetime", "downgrade": "one", "grace_days": "0",
+        "action": "save", "enabled": "on", "tiers-TOTAL": "1", "tiers-0-name": "Kaaskop",
+        "tiers-0-threshold": "1", "tiers-0-multiplier": "2.00", "tiers-0-colour": "#ffcc00"})
+    assert response.status_code == 302
+    victim_card = Membership.objects.get(shop=victim["shop"])
+    assert (victim_card.level_name, victim_card.level_multiplier) == ("Geheim-goud",
+                                                                       Decimal("1.50"))
+    assert Tier.objects.get(pk=theirs.pk).name == "Geheim-goud"
 
 
 # --- The API: one shop's key, another shop's objects ---------------------------------------------

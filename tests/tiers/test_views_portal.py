@@ -1,0 +1,49 @@
+"""The member's levels: the current level, the progress in the member's terms (the shop's
+currency, the language's number format), what each level gives, "You reached Zilver!"."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from loyalty.models import Membership
+from loyalty.services import purchase_record
+from tests.helpers import text
+
+from .conftest import levels_set
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_levels_page_shows_level_progress_and_perks(member_client, levels, member):
+    purchase_record(shop=levels, amount="62.00", membership_id=member.pk)  # 620: Zilver
+    page = member_client.get(reverse("portal_levels", args=[levels.slug]),
+                             headers={"accept-language": "en"})
+    body = text(page)
+    assert page.status_code == 200
+    assert "You reached Zilver!" in body
+    assert "380 points more to Goud" in body
+    assert 'value="24"' in body  # (620 - 500) / (1000 - 500)
+    assert "Free delivery" in body and "A coffee on your birthday" in body
+    assert "×1.25 points on every purchase" in body
+
+
+def test_the_card_shows_the_level_and_the_progress_in_money(member_client, shop, member):
+    levels_set(shop, measure="amount", tiers=[
+        {"name": "Zilver", "threshold": "50.00"}, {"name": "Goud", "threshold": "1500.00"}])
+    purchase_record(shop=shop, amount="57.50", membership_id=member.pk)
+    Membership.objects.filter(pk=member.pk).update(language="nl")
+    card = member_client.get(reverse("portal:card", args=[shop.slug]))
+    body = text(card)
+    assert "Zilver" in body
+    # The member's language is Dutch: € 1.442,50 (thousands with a point, cents with a comma).
+    assert "€\xa01.442,50" in body
+    assert reverse("portal_levels", args=[shop.slug]) in body
+
+
+def test_without_levels_the_card_shows_none(member_client, shop, member):
+    card = member_client.get(reverse("portal:card", args=[shop.slug]))
+    assert 'id="level"' not in text(card)
+    page = member_client.get(reverse("portal_levels", args=[shop.slug]))
+    assert page.status_code == 200
+    assert 'id="levels"' not in text(page)
