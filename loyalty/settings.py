@@ -456,6 +456,9 @@ TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
 # Who tells how far a member is from the next level (tiers): ``f(*, membership) -> {
 # "next_level", "left", "percent"} | None``, for the members API's ``level.progress``.
 TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress"
+# Who names a shop's levels by rank (``f(*, shop) -> {rank: name}``), for rewards kept for a
+# minimum level ("For members from level Zilver up.").
+TROUW_LEVEL_NAMES: str | None = "tiers.selectors.level_names"
 # Cards per transaction of the birthday job (locked, given and e-mailed together).
 TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
 if TROUW_BIRTHDAY_BATCH_SIZE < 1:

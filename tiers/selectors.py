@@ -318,6 +318,12 @@ def keep_sentence(keep: dict | None) -> str:
     return _("Your level holds until at least %(date)s.") % {"date": day}
 
 
+def level_names(*, shop: Shop) -> dict[int, str]:
+    """The shop's levels by rank (settings.TROUW_LEVEL_NAMES, for the rewards app)."""
+    program = program_for(shop=shop)
+    return {tier.rank: tier.name for tier in program.tiers} if program else {}
+
+
 def level_changes_for(*, membership: Membership):
     return LevelChange.objects.filter(membership=membership).order_by("-created_at", "-pk")
 
