@@ -15,15 +15,17 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from loyalty.localdays import local_date, shop_zone
+from loyalty.localdays import local_date, months_add, shop_zone
 from loyalty.models import Membership, Shop, User
 from loyalty.points import MAX_BALANCE
 from loyalty.selectors import api_keys_forget
+from loyalty.services import membership_lock
 from loyalty.services.common import points_display
 
 from . import selectors
@@ -493,3 +495,152 @@ def refund_level_back(*, refund) -> None:
     _level_write(membership=membership, program=program, to=target,
                  reason=ChangeReason.REFUND, now=refund.created_at, refund=refund,
                  reached_at=previous.created_at if previous else refund.created_at)
+
+
+# --- The owner's manual level -----------------------------------------------------------------
+
+MAX_OVERRIDE_DAYS = 5 * 366
+
+
+def level_set_by_owner(*, shop: Shop, membership_id: int, tier_id: int | None, reason: str,
+                       until: dt.date | None, by: User | None,
+                       now: dt.datetime | None = None) -> LevelChange:
+    """Set a card's level by hand (or none), with a reason and an end date: on that day the
+    re-evaluation puts the card back at the level it earns — a manual level is never silently
+    a permanent floor. A purchase that earns a higher level still raises it (and ends the
+    manual level)."""
+    now = now or timezone.now()
+    today = local_date(now, shop_zone(shop.time_zone))
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = [_("Say why you set this level.")]
+    elif len(reason) > 200:
+        errors["reason"] = [_("A reason has at most 200 characters.")]
+    if until is None:
+        errors["until"] = [_("Choose until when the level holds.")]
+    elif until <= today:
+        errors["until"] = [_("The end date must be after today.")]
+    elif (until - today).days > MAX_OVERRIDE_DAYS:
+        errors["until"] = [_("The end date can be at most five years away.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        membership = membership_lock(shop=shop, membership_id=membership_id)
+        program = selectors.program_load(shop=shop)
+        if program is None or not program.enabled or not program.tiers:
+            raise ValidationError(_("Switch levels on first (dashboard → Levels)."))
+        target = None
+        if tier_id is not None:
+            target = next((t for t in program.tiers if t.id == tier_id), None)
+            if target is None:
+                raise ValidationError({"tier": [_("Choose one of your levels.")]},
+                                      code="not_found")
+        change = _level_write(membership=membership, program=program, to=target,
+                              reason=ChangeReason.OWNER, now=now, by=by, note=reason,
+                              override=(reason, until))
+        TierState.objects.filter(membership_id=membership.pk).update(holds_until=until)
+    return change
+
+
+# --- Re-evaluation ----------------------------------------------------------------------------
+
+
+def _next_review(*, period: str, day: dt.date) -> dt.date:
+    """After a re-evaluation on ``day``, the next one: a year on (a calendar-year level kept
+    on 1 January holds through that year)."""
+    if period == Period.YEAR:
+        return dt.date(day.year + 1, 1, 1)
+    return months_add(day, 12)
+
+
+def levels_reevaluate(*, shop: Shop, now: dt.datetime | None = None) -> dict[str, int]:
+    """Let levels go down where they are due: a card whose level's date (the anniversary of
+    reaching it, or 1 January after the year it holds through) plus the grace days has come is
+    measured over the period that ended on that date; below its level's threshold it goes
+    down one level or straight to the level earned (the owner's choice), never below what it
+    earns. A card still qualifying keeps its level for another period. A manual level that
+    ended goes back to what the card earns now. Safe to run twice: each handled card's date
+    moves on. Returns counts: checked, down, kept, manual_ended."""
+    now = now or timezone.now()
+    zone = shop_zone(shop.time_zone)
+    today = local_date(now, zone)
+    counts = {"checked": 0, "down": 0, "kept": 0, "manual_ended": 0}
+    program = selectors.program_load(shop=shop)
+    if program is None or not program.enabled or not program.tiers or not shop.levels_enabled:
+        return counts
+    by_id = {tier.id: tier for tier in program.tiers}
+    review_before = today - dt.timedelta(days=program.grace_days)
+    due = list(TierState.objects.filter(shop=shop, tier__isnull=False).filter(
+        models_q_due(today=today, review_before=review_before)).order_by("membership_id")
+        .values_list("pk", "membership_id", "tier_id", "holds_until", "override_until"))
+    for start in range(0, len(due), BATCH):
+        batch = due[start:start + BATCH]
+        with transaction.atomic():
+            cards = {m.pk: m for m in Membership.objects.select_for_update()
+                     .filter(pk__in=[row[1] for row in batch]).order_by("pk")}
+            windows: dict[tuple, dict[int, Decimal]] = {}
+            for _pk, card_id, tier_id, holds, override in batch:
+                card = cards[card_id]
+                card.shop = shop
+                counts["checked"] += 1
+                current = by_id.get(tier_id)
+                if override is not None:
+                    window = (selectors.period_start(period=program.period, now=now,
+                                                     zone=zone), None)
+                else:
+                    window = selectors.review_window(period=program.period, day=holds,
+                                                     zone=zone)
+                if window not in windows:
+                    windows[window] = selectors.shop_measures(
+                        shop=shop, measure=program.measure, start=window[0], end=window[1])
+                earned = selectors.tier_for_measure(program.tiers,
+                                                    windows[window].get(card_id, Decimal(0)))
+                if override is not None:
+                    counts["manual_ended"] += 1
+                    if _rank(earned) == card.level_rank:  # earned what was set: it stays
+                        TierState.objects.filter(pk=_pk).update(
+                            override_reason="", override_until=None,
+                            holds_until=selectors.holds_until(period=program.period,
+                                                              reached=today))
+                        continue
+                    _level_write(membership=card, program=program, to=earned,
+                                 reason=ChangeReason.REEVALUATION, now=now,
+                                 note=_("The level set by hand ended."))
+                    continue
+                next_review = _next_review(period=program.period, day=holds)
+                if _rank(earned) >= _rank(current):
+                    counts["kept"] += 1
+                    TierState.objects.filter(pk=_pk).update(holds_until=next_review)
+                    continue
+                counts["down"] += 1
+                rank = (_rank(earned) if program.downgrade == Downgrade.STRAIGHT
+                        else max(_rank(current) - 1, _rank(earned)))
+                _level_write(membership=card, program=program, to=program.tier_of_rank(rank),
+                             reason=ChangeReason.REEVALUATION, now=now)
+                TierState.objects.filter(pk=_pk).update(holds_until=next_review)
+    TierProgram.objects.filter(shop=shop).update(reevaluated_through=today)
+    return counts
+
+
+def models_q_due(*, today: dt.date, review_before: dt.date) -> Q:
+    """The states due: a manual level that ended, or a level whose date and grace passed."""
+    return (Q(override_until__isnull=False, override_until__lte=today)
+            | Q(override_until__isnull=True, holds_until__lte=review_before))
+
+
+def levels_reevaluate_due(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The hourly job: every shop with levels on whose local day has not been re-evaluated yet
+    (the first run after its local midnight). Returns counts: shops, down, kept."""
+    now = now or timezone.now()
+    totals = {"shops": 0, "down": 0, "kept": 0, "manual_ended": 0}
+    for shop in Shop.objects.filter(levels_enabled=True).order_by("pk"):
+        today = local_date(now, shop_zone(shop.time_zone))
+        program = TierProgram.objects.filter(shop=shop).values("reevaluated_through").first()
+        if program is None or (program["reevaluated_through"] or dt.date.min) >= today:
+            continue
+        counts = levels_reevaluate(shop=shop, now=now)
+        totals["shops"] += 1
+        for key in ("down", "kept", "manual_ended"):
+            totals[key] += counts[key]
+    return totals
