@@ -440,7 +440,7 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
-TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
+TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).

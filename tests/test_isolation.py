@@ -328,6 +328,7 @@ OWN_PAGE_POSTS = {
     "rewards_move": {"direction": "up"},
     "counter_member_pay": {"points": "1"},
     "counter_member_redeem": {"reward": "{reward_id}"},
+    "tiers_member_level": {"tier": "", "reason": "isolation", "until": "2099-01-01"},
 }
 # Actions that answer an id not of the shop by sending the user back to the shop's own page with
 # an error message (the other pages answer 404).

@@ -66,3 +66,18 @@ def _plain(threshold) -> str:
     """500 for 500.00 (points, visits), 42.50 for money."""
     return str(threshold.normalize()) if threshold == threshold.to_integral_value() else str(
         threshold)
+
+
+class ManualLevelForm(forms.Form):
+    """The owner's level for one card: a level (or none), a reason and an end date."""
+
+    tier = forms.TypedChoiceField(label=_("Level"), coerce=int, empty_value=None,
+                                  required=False)
+    reason = forms.CharField(label=_("Why"), max_length=200)
+    until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text=_("On this day the member goes back to the level they "
+                                        "earn."))
+
+    def __init__(self, *args, tiers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].choices = [("", _("No level")), *[(t.pk, t.name) for t in tiers]]
