@@ -47,3 +47,25 @@ def test_without_levels_the_card_shows_none(member_client, shop, member):
     page = member_client.get(reverse("portal_levels", args=[shop.slug]))
     assert page.status_code == 200
     assert 'id="levels"' not in text(page)
+
+
+def test_the_portal_says_what_keeps_the_level(member_client, shop, member):
+    import datetime as dt
+    import zoneinfo
+
+    import time_machine
+
+    ams = zoneinfo.ZoneInfo("Europe/Amsterdam")
+    with time_machine.travel(dt.datetime(2026, 1, 2, 9, tzinfo=ams), tick=False):
+        levels_set(shop, period="year")
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=ams), tick=False):
+        purchase_record(shop=shop, amount="60.00", membership_id=member.pk)  # Zilver
+        page = text(member_client.get(reverse("portal_levels", args=[shop.slug])))
+        assert "Your level holds until at least 1 January 2028." in page
+    with time_machine.travel(dt.datetime(2027, 6, 1, 12, tzinfo=ams), tick=False):
+        purchase_record(shop=shop, amount="10.00", membership_id=member.pk)  # 100 + 25
+        member_client.force_login(member.user)  # a year on: the session has expired
+        page = text(member_client.get(reverse("portal_levels", args=[shop.slug])))
+        assert ("Your level ends on 1 January 2028 unless you earn 375 points more."
+                in page)
+        assert "You reached" not in page  # a year ago
