@@ -64,8 +64,9 @@ def tier_rows_for_page(tiers, submitted: list[dict] | None = None) -> list[dict]
 
 def _plain(threshold) -> str:
     """500 for 500.00 (points, visits), 42.50 for money."""
-    return str(threshold.normalize()) if threshold == threshold.to_integral_value() else str(
-        threshold)
+    if threshold == threshold.to_integral_value():
+        return str(int(threshold))
+    return f"{threshold:.2f}"
 
 
 class ManualLevelForm(forms.Form):

@@ -249,7 +249,8 @@ def _percent(value: Decimal, low: Decimal, high: Decimal) -> int:
     return max(0, min(100, int(share)))
 
 
-def level_overview(*, membership: Membership, now: dt.datetime | None = None) -> dict | None:
+def level_overview(*, membership: Membership, now: dt.datetime | None = None,
+                   with_state: bool = True) -> dict | None:
     """Everything the portal and the counter say about a card's level, or None when the shop
     has no levels on: the tiers, the current one, the measure now, the next tier and what is
     left to it (words and percent), when the level is re-evaluated and what keeps it."""
@@ -278,6 +279,8 @@ def level_overview(*, membership: Membership, now: dt.datetime | None = None) ->
                                        currency=shop.currency),
             "percent": _percent(value, low, following.threshold),
         }
+    if not with_state:  # the progress alone: one query
+        return overview
     state = TierState.objects.filter(membership=membership).first()
     overview["state"] = state
     if state is not None and current is not None:
@@ -302,7 +305,7 @@ def level_overview(*, membership: Membership, now: dt.datetime | None = None) ->
 def level_progress(*, membership: Membership) -> dict | None:
     """For the members API (settings.TROUW_LEVEL_PROGRESS): how far the card is from the next
     level — {"next_level", "left", "percent"} — or None (no levels, or at the top)."""
-    overview = level_overview(membership=membership)
+    overview = level_overview(membership=membership, with_state=False)
     return overview["progress"] if overview else None
 
 

@@ -119,3 +119,11 @@ def test_staff_members_and_other_owners_do_not_reach_it(client, shop, staff_user
         assert viewer.post(url(shop), form("save", rows=ROWS)).status_code == 404
     assert client.get(url(shop)).status_code == 302
     assert not TierProgram.objects.exists()
+
+
+def test_saved_thresholds_come_back_as_typed_and_preview_again(owner_client, shop):
+    levels_set(shop, measure="amount", tiers=[{"name": "Brons", "threshold": "1000"},
+                                              {"name": "Zilver", "threshold": "42.50"}])
+    page = text(owner_client.get(url(shop)))
+    assert 'value="1000"' in page and 'value="42.50"' in page
+    assert "E+" not in page
