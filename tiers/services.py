@@ -16,10 +16,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.text import format_lazy
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from loyalty.localdays import local_date, months_add, shop_zone
 from loyalty.models import Membership, Shop, User
@@ -429,7 +427,11 @@ def membership_name_before(tier) -> str:
     return tier.name if tier is not None else ""
 
 
-LEVEL_UP_TEXT = gettext_lazy("You reached {name}!")
+def level_up_text(*, name: str, language: str) -> str:
+    """"You reached Zilver!" in the shop's language (what the API's ``news`` promises; the
+    counter and the till show it to the customer)."""
+    with translation.override(language):
+        return _("You reached %(name)s!") % {"name": name}
 
 
 def purchase_level_up(*, purchase) -> None:
@@ -457,8 +459,8 @@ def purchase_level_up(*, purchase) -> None:
     membership.shop = purchase.shop
     _level_write(membership=membership, program=program, to=earned,
                  reason=ChangeReason.PURCHASE, now=now, purchase=purchase)
-    purchase.news.append({"kind": "level_up",
-                          "text": format_lazy(LEVEL_UP_TEXT, name=earned.name)})
+    purchase.news.append({"kind": "level_up", "text": level_up_text(
+        name=earned.name, language=purchase.shop.language)})
 
 
 def refund_level_back(*, refund) -> None:

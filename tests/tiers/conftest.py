@@ -32,6 +32,12 @@ def levels_set(shop, *, measure="points", period="lifetime", tiers=None, enabled
     return services.program_save(shop=shop, data=data, now=now)
 
 
+def reached(name: str, shop, language: str | None = None) -> str:
+    """ "You reached Zilver!" as the purchase's news says it (the shop's language) or a page in
+    ``language`` does."""
+    return services.level_up_text(name=name, language=language or shop.language)
+
+
 @pytest.fixture
 def levels(shop):
     levels_set(shop)

@@ -14,7 +14,7 @@ from tests.factories import MembershipFactory, ShopFactory
 from tests.helpers import run_at_once
 from tiers.models import LevelChange
 
-from .conftest import levels_set
+from .conftest import levels_set, reached
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +37,7 @@ def test_two_purchases_at_once_raise_the_level_once():
     results = run_at_once([buy, buy, buy])
     assert [status for status, _value in results] == ["ok"] * 3
     news = [item for _status, purchase in results for item in purchase.news]
-    assert [str(item["text"]) for item in news] == ["You reached Zilver!"]
+    assert [item["text"] for item in news] == [reached("Zilver", shop)]
     card = Membership.objects.get(pk=card.pk)
     assert card.level_name == "Zilver"
     assert list(LevelChange.objects.filter(membership=card).values_list(

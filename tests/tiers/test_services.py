@@ -25,7 +25,7 @@ from tests.factories import MembershipFactory
 from tiers import selectors, services
 from tiers.models import ChangeReason, LevelChange, TierState
 
-from .conftest import THREE, levels_set
+from .conftest import THREE, levels_set, reached
 
 pytestmark = pytest.mark.django_db
 AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")
@@ -49,8 +49,7 @@ def test_exactly_at_a_threshold_counts_one_point_below_does_not(levels, member):
     points_credit(shop=levels, membership_id=member.pk, points=1, kind=EntryKind.BONUS)
     second = buy(levels, member, "0.50")  # 100 counted: Brons
     assert level_of(member) == ("Brons", 1, Decimal("1.00"))
-    assert [(n["kind"], str(n["text"])) for n in second.news] == [("level_up",
-                                                                    "You reached Brons!")]
+    assert second.news == [{"kind": "level_up", "text": reached("Brons", levels)}]
     # The answer is current: the purchase's card holds the new level in memory.
     assert second.membership.level_name == "Brons"
     change = LevelChange.objects.get(membership=member)
