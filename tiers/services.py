@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from loyalty.localdays import local_date, months_add, shop_zone
 from loyalty.models import Membership, Shop, User
 from loyalty.points import MAX_BALANCE
-from loyalty.selectors import api_keys_forget
+from loyalty.selectors import UNDO_WINDOW, api_keys_forget
 from loyalty.services import membership_lock
 from loyalty.services.common import points_display
 
@@ -437,11 +437,11 @@ def level_up_text(*, name: str, language: str) -> str:
 def purchase_level_up(*, purchase) -> None:
     """The purchase effect (settings.TROUW_EFFECTS["purchase"]): right after the qualifying
     purchase, in its transaction with the card locked, up to the level the card now earns.
-    A shop without levels costs no query (the program is cached per process); with levels,
-    one aggregate query, and three more statements when the level changes — whatever the
-    number of tiers. Never down: that is the re-evaluation's. A retried purchase (idempotent
-    earn) never gets here twice: its insert fails first; the log's unique purchase holds it
-    in the database as well."""
+    A shop without levels costs no query (``Shop.levels_enabled``, loaded with the shop); with
+    levels (the program and tiers kept per process for a few seconds), one aggregate query,
+    and three more statements when the level changes — whatever the number of tiers. Never
+    down: that is the re-evaluation's. A retried purchase (idempotent earn) never gets here
+    twice: its insert fails first; the log's unique purchase holds it in the database too."""
     membership = purchase.membership
     if membership is None:
         return
@@ -463,13 +463,23 @@ def purchase_level_up(*, purchase) -> None:
         name=earned.name, language=purchase.shop.language)})
 
 
+def _refund_in_window(refund, purchase) -> bool:
+    """Within the purchase's pending window — or, in a shop without one, the counter's undo
+    (a full refund within its 10 minutes: the purchase was a mistake, not a visit)."""
+    if refund.created_at < purchase.points_available_at:
+        return True
+    return (refund.created_at - purchase.created_at <= UNDO_WINDOW
+            and refund.amount == purchase.amount)
+
+
 def refund_level_back(*, refund) -> None:
     """The refund effect (settings.TROUW_EFFECTS["refund"]): a refund within the purchase's
     pending window that takes the card below the threshold of a level that very purchase
     reached takes the level back — to what the card still earns, never below the level it had
-    before that purchase. Later refunds (and any other level since) count at re-evaluation."""
+    before that purchase; so does the counter's undo of it in a shop without a pending window.
+    Later refunds (and any other level since) count at re-evaluation."""
     purchase = refund.purchase
-    if purchase.membership_id is None or refund.created_at >= purchase.points_available_at:
+    if purchase.membership_id is None or not _refund_in_window(refund, purchase):
         return
     program = selectors.program_active(shop=purchase.shop)
     if program is None:

@@ -225,6 +225,19 @@ def test_the_counter_undo_takes_back_a_level(pending_levels, member, staff_user)
     assert LevelChange.objects.filter(membership=member).count() == 2
 
 
+def test_without_a_pending_window_the_counter_undo_still_takes_back_a_level(levels, member,
+                                                                          staff_user):
+    raising = buy(levels, member, "10.00")  # pending days 0: no window
+    purchase_undo(shop=levels, purchase_id=raising.pk, reason="wrong amount", by=staff_user)
+    assert level_of(member)[0] == ""
+
+
+def test_without_a_pending_window_a_later_refund_leaves_the_level(levels, member):
+    raising = buy(levels, member, "10.00")
+    purchase_refund(shop=levels, purchase_id=raising.pk, amount="5.00")  # partial, no window
+    assert level_of(member)[0] == "Brons"
+
+
 def test_a_refund_of_a_purchase_that_raised_nothing_changes_nothing(pending_levels, member):
     buy(pending_levels, member, "60.00")
     other = buy(pending_levels, member, "1.00")
