@@ -414,6 +414,8 @@ TROUW_EMAIL_KINDS: dict[str, dict] = {
                  "label": _("Birthday")},
     "points_expiring": {"render": "loyalty.emails.points_expiring", "marketing": True,
                         "label": _("Points expiry reminder")},
+    "level_ending": {"render": "tiers.emails.level_ending", "marketing": True,
+                     "label": _("Level ending reminder")},
 }
 # The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
 # wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before

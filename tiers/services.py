@@ -643,16 +643,60 @@ def models_q_due(*, today: dt.date, review_before: dt.date) -> Q:
 
 def levels_reevaluate_due(*, now: dt.datetime | None = None) -> dict[str, int]:
     """The hourly job: every shop with levels on whose local day has not been re-evaluated yet
-    (the first run after its local midnight). Returns counts: shops, down, kept."""
+    (the first run after its local midnight): re-evaluation, then the reminders. Returns
+    counts: shops, down, kept, manual_ended, reminders."""
     now = now or timezone.now()
-    totals = {"shops": 0, "down": 0, "kept": 0, "manual_ended": 0}
+    totals = {"shops": 0, "down": 0, "kept": 0, "manual_ended": 0, "reminders": 0}
     for shop in Shop.objects.filter(levels_enabled=True).order_by("pk"):
         today = local_date(now, shop_zone(shop.time_zone))
         program = TierProgram.objects.filter(shop=shop).values("reevaluated_through").first()
         if program is None or (program["reevaluated_through"] or dt.date.min) >= today:
             continue
         counts = levels_reevaluate(shop=shop, now=now)
+        totals["reminders"] += level_reminders_write(shop=shop, now=now)
         totals["shops"] += 1
         for key in ("down", "kept", "manual_ended"):
             totals[key] += counts[key]
     return totals
+
+
+# --- "Your level ends on … unless you earn …", by e-mail --------------------------------------
+
+LEVEL_REMINDER_DAYS = 30
+
+
+def level_reminders_write(*, shop: Shop, now: dt.datetime | None = None) -> int:
+    """The e-mail 30 days before a level's date (marketing: members with consent only), for a
+    card that would go down then — short of its level's threshold in the period that counts.
+    Once per card and date (the outbox's key). Returns how many were written."""
+    from loyalty.services import outbox_write
+
+    now = now or timezone.now()
+    zone = shop_zone(shop.time_zone)
+    today = local_date(now, zone)
+    program = selectors.program_load(shop=shop)
+    if program is None or not program.enabled or not program.tiers or not shop.levels_enabled:
+        return 0
+    by_id = {tier.id: tier for tier in program.tiers}
+    due = list(TierState.objects.filter(
+        shop=shop, tier__isnull=False, override_until__isnull=True,
+        holds_until__gt=today, holds_until__lte=today + dt.timedelta(days=LEVEL_REMINDER_DAYS),
+        membership__marketing_consent=True).exclude(membership__email="")
+        .select_related("membership"))
+    if not due:
+        return 0
+    values = selectors.shop_measures(
+        shop=shop, measure=program.measure,
+        start=selectors.period_start(period=program.period, now=now, zone=zone))
+    written = 0
+    for state in due:
+        tier = by_id.get(state.tier_id)
+        if tier is None or values.get(state.membership_id, Decimal(0)) >= tier.threshold:
+            continue
+        card = state.membership
+        if outbox_write(shop=shop, kind="level_ending", to=card.email, language=card.language,
+                        membership=card,
+                        key=f"level_ending:{card.pk}:{state.holds_until.isoformat()}",
+                        context={"tier_id": tier.id, "until": state.holds_until.isoformat()}):
+            written += 1
+    return written

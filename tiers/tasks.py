@@ -16,6 +16,6 @@ def levels_reevaluate_due() -> dict:
     started = time.monotonic()
     counts = services.levels_reevaluate_due()
     logger.info("levels_reevaluate_due shops=%(shops)s down=%(down)s kept=%(kept)s "
-                "manual_ended=%(manual_ended)s duration=%(duration).3fs",
+                "manual_ended=%(manual_ended)s reminders=%(reminders)s duration=%(duration).3fs",
                 {**counts, "duration": time.monotonic() - started})
     return counts
