@@ -17,6 +17,7 @@ from loyalty import services
 from loyalty.models import MembershipSource, Shop, StaffMember, StaffRole
 from rewards import services as reward_services
 from rewards.models import LimitPeriod, RewardKind
+from tiers import services as tier_services
 
 SLUG = "bakkerij-de-gouden-korst"
 NAME = "Bakkerij De Gouden Korst"
@@ -90,6 +91,16 @@ ADJUSTMENTS = (
 )
 
 
+LEVELS = [
+    {"name": "Brons", "colour": "#b0793f", "threshold": "1000", "multiplier": "1.00",
+     "perks": "Elke maand een gratis koffie bij je ontbijt"},
+    {"name": "Zilver", "colour": "#9ea7b0", "threshold": "3000", "multiplier": "1.10",
+     "perks": "10% meer punten; als eerste aan de beurt voor de bakochtend"},
+    {"name": "Goud", "colour": "#c9a227", "threshold": "6000", "multiplier": "1.25",
+     "perks": "25% meer punten en een taart op je verjaardag"},
+]
+
+
 def load(*, now: dt.datetime) -> Story | None:
     """Build the bakery and its year, or return None when it is there already."""
     if Shop.objects.filter(slug=SLUG).exists():
@@ -161,6 +172,10 @@ def load(*, now: dt.datetime) -> Story | None:
              "starts_on": f"{RHYTHM.local_date(now).year}-12-18",
              "ends_on": f"{RHYTHM.local_date(now).year}-12-24"},
         ])
+    # Levels, switched on today: the members are placed by this year's points in the ledger.
+    tier_services.program_save(shop=shop, by=owner, data=tier_services.program_input_clean(
+        enabled=True, measure="points", period="year", downgrade="one", grace_days=30,
+        tiers=LEVELS))
     return story
 
 

@@ -45,6 +45,11 @@ app.conf.beat_schedule = {
         "task": "rewards.tasks.vouchers_expire",
         "schedule": crontab(minute=15),
     },
+    # Levels (tiers app, by name): hourly, each shop's local day re-evaluated once.
+    "reevaluate-levels": {
+        "task": "tiers.tasks.levels_reevaluate_due",
+        "schedule": crontab(minute=40),
+    },
     # Voucher expiry reminders (hourly; each shop's local hour decides, in code).
     "remind-expiring-vouchers": {
         "task": "rewards.tasks.voucher_reminders_write",

@@ -165,6 +165,10 @@ class Shop(models.Model):
     # (loyalty/services/birthdays.py): the next run looks only at the days after it. New rules
     # clear it (their window may make other days due).
     birthdays_given_through = models.DateField(null=True, blank=True, editable=False)
+    # Whether the shop's levels (the tiers app) are on, as tiers last wrote it: loaded with the
+    # shop wherever the earn gets it (the API key's row, the staff role's), so the purchase's
+    # levels effect costs a shop without levels no query. The core never reads it.
+    levels_enabled = models.BooleanField(default=False, editable=False)
 
     objects = ShopQuerySet.as_manager()
 

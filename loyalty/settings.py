@@ -87,8 +87,8 @@ INSTALLED_APPS = [
     "loyalty",
     "members",
     "rewards",
-    "charity",
     "tiers",
+    "charity",
     "demo",
 ]
 
@@ -390,8 +390,9 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   enrolment effect(*, membership)     a customer gets a card (after the sign-up bonus)
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
 TROUW_EFFECTS: dict[str, list[str]] = {
-    "purchase": ["tiers.badges.services.badges_award"],
-    "refund": ["tiers.badges.services.badges_refund_check"],
+    # Badges first: a badge's bonus points count towards the level decided after them.
+    "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up"],
+    "refund": ["tiers.badges.services.badges_refund_check", "tiers.services.refund_level_back"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
@@ -414,6 +415,8 @@ TROUW_EMAIL_KINDS: dict[str, dict] = {
                  "label": _("Birthday")},
     "points_expiring": {"render": "loyalty.emails.points_expiring", "marketing": True,
                         "label": _("Points expiry reminder")},
+    "level_ending": {"render": "tiers.emails.level_ending", "marketing": True,
+                     "label": _("Level ending reminder")},
 }
 # The outbox (loyalty/services/outbox.py): tries before a message counts as failed, the first
 # wait after a failed try (doubling each time, at most 6 hours), messages a drain sends before
@@ -437,11 +440,12 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
-TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("badges_list", _("Badges"))]
-TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")),
+TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels")),
+                         ("badges_list", _("Badges"))]
+TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
                       ("portal_achievements", _("Achievements"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
-TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers"]
+TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).
@@ -456,7 +460,10 @@ if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
 TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
 # Who tells how far a member is from the next level (tiers): ``f(*, membership) -> {
 # "next_level", "left", "percent"} | None``, for the members API's ``level.progress``.
-TROUW_LEVEL_PROGRESS: str | None = None
+TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress"
+# Who names a shop's levels by rank (``f(*, shop) -> {rank: name}``), for rewards kept for a
+# minimum level ("For members from level Zilver up.").
+TROUW_LEVEL_NAMES: str | None = "tiers.selectors.level_names"
 # Cards per transaction of the birthday job (locked, given and e-mailed together).
 TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
 if TROUW_BIRTHDAY_BATCH_SIZE < 1:

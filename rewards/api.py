@@ -150,7 +150,8 @@ class RedemptionsView(ShopApiView):
     @extend_schema(
         request=RedemptionInput, responses={201: VoucherOutput, **api_errors({
             400: "For example too few points on the card, a reward that is not available "
-                 "(`unavailable`) or the member's limit for it reached (`limit_reached`), or "
+                 "(`unavailable`), a reward for a higher level than the member's "
+                 "(`level_too_low`), the member's limit for it reached (`limit_reached`), or "
                  "no `Idempotency-Key` (`idempotency_key_missing`).",
             404: "No member with this card number (`member_not_found`, `field`: `member`), or "
                  "no such reward at the shop (`not_found`, `field`: `reward`).",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from loyalty.models import Membership, Shop
@@ -27,6 +29,27 @@ def reward_unavailable_reason(*, reward: Reward, now: dt.datetime) -> str | None
     return None
 
 
+def level_names(*, shop: Shop) -> dict[int, str]:
+    """The shop's level names by rank (1 for the lowest), from the app named in
+    settings.TROUW_LEVEL_NAMES (tiers); empty without one."""
+    path = getattr(settings, "TROUW_LEVEL_NAMES", None)
+    return import_string(path)(shop=shop) if path else {}
+
+
+def reward_level_reason(*, reward: Reward, level_rank: int | None,
+                        names: dict[int, str]) -> str | None:
+    """Why a member at ``level_rank`` (None: nobody in particular, the public page) cannot
+    claim a reward kept for a minimum level (``min_tier_level``, a rank the card holds in
+    ``Membership.level_rank``), or None."""
+    needed = reward.min_tier_level
+    if not needed or (level_rank is not None and level_rank >= needed):
+        return None
+    name = names.get(needed)
+    if name:
+        return _("For members from level %(level)s up.") % {"level": name}
+    return _("For members from level %(rank)s up.") % {"rank": needed}
+
+
 def rewards_for_catalogue(*, shop: Shop) -> QuerySet[Reward]:
     """All rewards, in display order, with how often each was claimed and used."""
     return Reward.objects.for_shop(shop).annotate(
@@ -35,16 +58,20 @@ def rewards_for_catalogue(*, shop: Shop) -> QuerySet[Reward]:
     ).order_by("display_order", "pk")
 
 
-def rewards_for_member(*, shop: Shop, spendable: int, now=None) -> list[dict]:
+def rewards_for_member(*, shop: Shop, spendable: int, now=None,
+                       level_rank: int | None = None) -> list[dict]:
     """The rewards a member can see: active and in their window, each with whether the member
-    can afford it now and how many points they still need."""
+    can afford it now and how many points they still need; a reward for a higher level than
+    the member's (``level_rank``; None on the public page) says from which level."""
     now = now or timezone.now()
+    names = level_names(shop=shop)
     rows = []
     for reward in Reward.objects.for_shop(shop).filter(active=True).order_by(
             "display_order", "pk"):
         if reward.available_until and now >= reward.available_until:
             continue
-        reason = reward_unavailable_reason(reward=reward, now=now)
+        reason = reward_unavailable_reason(reward=reward, now=now) or reward_level_reason(
+            reward=reward, level_rank=level_rank, names=names)
         rows.append({
             "reward": reward,
             "affordable": reason is None and spendable >= reward.points_cost,

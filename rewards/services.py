@@ -26,7 +26,7 @@ from loyalty.points import MAX_BALANCE, points_as_money
 from loyalty.services import field_error
 
 from .models import LimitPeriod, Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
-from .selectors import reward_unavailable_reason
+from .selectors import level_names, reward_level_reason, reward_unavailable_reason
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, no 1/I: read aloud and typed
 CODE_LENGTH = 8  # 32⁸ ≈ 10¹²
@@ -334,6 +334,12 @@ def voucher_claim(
             reason = reward_unavailable_reason(reward=reward, now=now)
             if reason:
                 raise field_error("reward", reason, code="unavailable")
+            # A reward kept for a minimum level: the card's level as the locked row holds it.
+            below = reward_level_reason(reward=reward, level_rank=membership.level_rank,
+                                        names=level_names(shop=shop) if reward.min_tier_level
+                                        else {})
+            if below:
+                raise field_error("reward", below, code="level_too_low")
             if reward.limit_per_member is not None:
                 claimed = Voucher.objects.filter(membership=membership, reward=reward).exclude(
                     status=VoucherStatus.CANCELLED)

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -55,6 +56,8 @@ from tests.factories import (
 from tests.helpers import assert_error
 from tiers.badges.models import Badge, BadgeAward
 from tiers.badges.services import badge_create
+from tiers.models import LevelChange, Tier, TierProgram, TierState
+from tiers.services import program_input_clean, program_save
 
 DENIED = {403, 404}
 
@@ -98,6 +101,9 @@ def victim(db):
     voucher = voucher_claim(shop=shop, membership_id=member.pk, reward_id=reward.pk)
     badge = badge_create(shop=shop, template="visits", name="Geheime badge", icon="star",
                          count=5)
+    program_save(shop=shop, data=program_input_clean(  # levels: the member reaches Geheim-goud
+        enabled=True, measure="amount", period="year", downgrade="one", grace_days=0,
+        tiers=[{"name": "Geheim-goud", "threshold": "20.00", "multiplier": "1.50"}]))
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
@@ -192,6 +198,11 @@ def snapshot():
         IdempotentRequest.objects.count(),
         sorted(Badge.objects.values_list("pk", "name", "count", "active")),
         sorted(BadgeAward.objects.values_list("pk", "revoked_at")),
+        sorted(Membership.objects.values_list("pk", "level_name", "level_rank",
+                                              "level_multiplier")),
+        sorted(TierProgram.objects.values_list("pk", "enabled", "measure", "period")),
+        sorted(Tier.objects.values_list("pk", "name", "threshold", "multiplier")),
+        sorted(TierState.objects.values_list("pk", "tier_id")), LevelChange.objects.count(),
     )
 
 
@@ -259,6 +270,7 @@ def test_no_one_outside_the_shop_reaches_its_pages(client, victim, outsiders):
                     assert victim["values"]["card_number"].encode() not in response.content
                     assert b"Geheime Klant" not in response.content, (who, url)
                     assert b"Geheime taart" not in response.content, (who, url)
+                    assert b"Geheim-goud" not in response.content, (who, url)
             checked += 1
             continue
         if audience == "admin":
@@ -325,6 +337,7 @@ OWN_PAGE_POSTS = {
     "counter_member_redeem": {"reward": "{reward_id}"},
     "badges_edit": {"name": "Overgenomen", "icon": "star", "count": "1", "bonus_points": "0",
                     "active": "on"},
+    "tiers_member_level": {"tier": "", "reason": "isolation", "until": "2099-01-01"},
 }
 # Actions that answer an id not of the shop by sending the user back to the shop's own page with
 # an error message (the other pages answer 404).
@@ -340,7 +353,8 @@ PEOPLE_FOR = {
 def victim_markers(victim, *, card_number: bool = True) -> list[bytes]:
     """What of the victim's no answer may show. (HTML pages may repeat the URL they were asked
     for, card number and all: that is what the intruder typed, not what the page found.)"""
-    markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example"]
+    markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example",
+               b"Geheim-goud"]
     return markers + ([victim["values"]["card_number"].encode()] if card_number else [])
 
 
@@ -400,6 +414,37 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
                                 url=url, slug=intruder_shop.slug, markers=markers,
                                 sent_back=True)
     assert snapshot() == before, "a page of one shop changed another shop's data"
+
+
+@pytest.mark.django_db
+def test_a_shops_levels_page_refuses_another_shops_tiers(client, victim, outsiders):
+    """The intruder's own levels page sent with the victim's tier's id (to rename it, or to
+    remove it by leaving it out): refused, and neither shop's levels change."""
+    theirs = Tier.objects.get(shop=victim["shop"])
+    client.force_login(outsiders["owner of another shop"])
+    url = reverse("tiers_levels", args=["kaashandel-anders"])
+    before = snapshot()
+    for action in ("preview", "save"):
+        response = client.post(url, {
+            "enabled": "on", "measure": "amount", "period": "year", "downgrade": "one",
+            "grace_days": "0", "action": action, "tiers-TOTAL": "1",
+            "tiers-0-id": str(theirs.pk), "tiers-0-name": "Overgenomen",
+            "tiers-0-threshold": "1.00", "tiers-0-multiplier": "1.00",
+            "tiers-0-colour": "#000000"})
+        assert response.status_code == 400, action
+        for marker in victim_markers(victim):
+            assert marker not in response.content, (action, marker)
+    assert snapshot() == before
+    # Saving the intruder's own levels leaves the victim's card where it is.
+    response = client.post(url, {
+        "measure": "points", "period": "lifetime", "downgrade": "one", "grace_days": "0",
+        "action": "save", "enabled": "on", "tiers-TOTAL": "1", "tiers-0-name": "Kaaskop",
+        "tiers-0-threshold": "1", "tiers-0-multiplier": "2.00", "tiers-0-colour": "#ffcc00"})
+    assert response.status_code == 302
+    victim_card = Membership.objects.get(shop=victim["shop"])
+    assert (victim_card.level_name, victim_card.level_multiplier) == ("Geheim-goud",
+                                                                       Decimal("1.50"))
+    assert Tier.objects.get(pk=theirs.pk).name == "Geheim-goud"
 
 
 # --- The API: one shop's key, another shop's objects ---------------------------------------------

@@ -175,11 +175,25 @@ def member(request, card_number: str):
 def _earned_message(purchase, stamps: bool) -> str:
     amount = money(purchase.amount, purchase.currency)
     if stamps:
-        return ngettext("+%(points)s stamp for %(amount)s.", "+%(points)s stamps for %(amount)s.",
+        said = ngettext("+%(points)s stamp for %(amount)s.", "+%(points)s stamps for %(amount)s.",
                         purchase.points_earned) % {"points": points(purchase.points_earned),
                                                    "amount": amount}
-    return _("+%(points)s points for %(amount)s.") % {"points": points(purchase.points_earned),
-                                                      "amount": amount}
+    elif parts := (purchase.earn_detail or {}).get("parts"):
+        # What the level's multiplier and the bonus-point events added (Purchase.earn_detail).
+        said = _("+%(points)s points for %(amount)s, of which %(parts)s.") % {
+            "points": points(purchase.points_earned), "amount": amount,
+            "parts": ", ".join(_("+%(points)s for %(name)s") % {
+                "points": points(part["points"]), "name": part["name"]} for part in parts)}
+    else:
+        said = _("+%(points)s points for %(amount)s.") % {
+            "points": points(purchase.points_earned), "amount": amount}
+    return " ".join([said, *_news(purchase)])
+
+
+def _news(purchase) -> list[str]:
+    """What the purchase's effects say to the customer ("You reached Zilver!"); a double
+    submit's purchase (found again, not recorded) has none."""
+    return [str(item["text"]) for item in getattr(purchase, "news", ())]
 
 
 @staff_required
@@ -210,10 +224,10 @@ def earn(request, card_number: str):
         if stamps:
             messages.success(request, _earned_message(purchase, stamps))
         else:
-            messages.success(request, _("%(points)s points for %(name)s. New balance: "
-                                        "%(balance)s.")
-                             % {"points": purchase.points_earned, "name": membership.name,
-                                "balance": membership.points_balance})
+            messages.success(request, " ".join([
+                _("%(points)s points for %(name)s. New balance: %(balance)s.")
+                % {"points": purchase.points_earned, "name": membership.name,
+                   "balance": membership.points_balance}, *_news(purchase)]))
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=membership.card_number)
     return _changed(request, _earned_message(purchase, stamps))

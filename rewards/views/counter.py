@@ -93,7 +93,8 @@ def _member(request, card_number):
 
 def _panel_context(request, membership, **extra) -> dict:
     summary = loyalty_selectors.membership_points_summary(membership=membership)
-    rows = selectors.rewards_for_member(shop=request.shop, spendable=summary["spendable"])
+    rows = selectors.rewards_for_member(shop=request.shop, spendable=summary["spendable"],
+                                        level_rank=membership.level_rank)
     return {
         "member": membership,
         "summary": summary,
@@ -163,8 +164,8 @@ def member_redeem(request, card_number: str):
     if request.POST.get("confirm") != "1":
         summary = loyalty_selectors.membership_points_summary(membership=membership)
         row = next((row for row in selectors.rewards_for_member(
-            shop=request.shop, spendable=summary["spendable"]) if row["reward"].pk == reward_id),
-            None)
+            shop=request.shop, spendable=summary["spendable"],
+            level_rank=membership.level_rank) if row["reward"].pk == reward_id), None)
         if row is None:
             return _back(request, membership, error=_("No such reward at this shop."))
         if row["unavailable"]:

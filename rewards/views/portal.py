@@ -25,7 +25,8 @@ def rewards(request):
     return render(request, "rewards/portal/rewards.html", {
         "summary": summary,
         "rewards": selectors.rewards_for_member(shop=request.shop,
-                                                spendable=summary["spendable"]),
+                                                spendable=summary["spendable"],
+                                                level_rank=request.membership.level_rank),
         "open_vouchers": [v for v in vouchers if v.status == "open"],
         "closed_vouchers": [v for v in vouchers if v.status != "open"],
     })
