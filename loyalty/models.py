@@ -169,6 +169,9 @@ class Shop(models.Model):
     # shop wherever the earn gets it (the API key's row, the staff role's), so the purchase's
     # levels effect costs a shop without levels no query. The core never reads it.
     levels_enabled = models.BooleanField(default=False, editable=False)
+    # Whether the shop has an active badge (the tiers app's badges), as they last wrote it: the
+    # same for the badges' purchase effect — a shop without badges costs the earn no query.
+    badges_enabled = models.BooleanField(default=False, editable=False)
 
     objects = ShopQuerySet.as_manager()
 

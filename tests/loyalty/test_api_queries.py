@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 # (4), store the answer (5); elsewhere the purchase, entry, lot and balance are four statements
 # (8). In production the transaction adds a COMMIT; inside a test's own transaction it is a
 # SAVEPOINT and its RELEASE instead. No other savepoints. docs/benchmarks.md compares this with
-# the bare SQL floor. The purchase effects add theirs: the badges' one query for the shop's
-# active badges the member does not hold (tests/tiers/badges/test_queries.py counts the rest).
-MAX_QUERIES = (5 if sql.chains_writes() else 8) + 2 + 1
+# the bare SQL floor. The purchase effects of a shop without levels and badges add none (the
+# shop's levels_enabled and badges_enabled come with it); tests/tiers count theirs.
+MAX_QUERIES = (5 if sql.chains_writes() else 8) + 2
 
 
 def _shop_with(members: int, entries_per_member: int):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
 from loyalty.models import EntryKind, Membership, Purchase, Refund, Shop
+from loyalty.selectors import api_keys_forget
 from loyalty.services import points_display
 
 from . import selectors
@@ -228,6 +229,7 @@ def badge_create(*, shop: Shop, template: str, name: str, icon: str = "", icon_u
     if icon_upload:
         badge.icon_upload = icon_upload
     badge.save()
+    _badges_enabled_write(shop=shop)
     return badge
 
 
@@ -250,6 +252,7 @@ def badge_update(*, shop: Shop, badge_id: int, name: str, icon: str = "", icon_u
     elif values["icon"]:
         badge.icon_upload = ""  # a built-in icon chosen instead of the upload
     badge.save()
+    _badges_enabled_write(shop=shop)
     return badge
 
 
@@ -258,7 +261,18 @@ def badge_set_active(*, shop: Shop, badge_id: int, active: bool) -> Badge:
     updated = Badge.objects.for_shop(shop).filter(pk=badge_id).update(active=active)
     if not updated:
         raise ValidationError(_("No such badge at this shop."), code="not_found")
+    _badges_enabled_write(shop=shop)
     return Badge.objects.get(pk=badge_id)
+
+
+def _badges_enabled_write(*, shop: Shop) -> None:
+    """Keep the shop's ``badges_enabled`` (what the earn's badges effect reads with the shop)
+    true exactly while it has an active badge; the API keys' cached shop rows are dropped."""
+    enabled = Badge.objects.for_shop(shop).filter(active=True).exists()
+    if enabled != shop.badges_enabled:
+        Shop.objects.filter(pk=shop.pk).update(badges_enabled=enabled)
+        shop.badges_enabled = enabled
+    api_keys_forget()
 
 
 # --- The purchase moment -----------------------------------------------------------------------
@@ -275,6 +289,8 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
     if membership is None:
         return []
     shop = membership.shop
+    if not shop.badges_enabled:  # loaded with the shop: no badges, no query
+        return []
     now = purchase.created_at or timezone.now()
     candidates = [
         badge for badge in selectors.badges_to_evaluate(shop=shop, membership=membership)

@@ -160,14 +160,32 @@ def test_the_counter_earn_asks_as_often_with_20_badges_as_with_one(
     print(f"\ncounter earn: {len(without)} queries without badges, {len(with_one)} with 1, "
           f"{len(with_twenty)} with 20")
     assert len(with_one) == len(with_twenty), "\n".join(with_twenty)
-    # The badges the member does not hold is the one query a shop without badges pays; the
-    # history's one aggregate is the other.
+    # A shop without badges pays none (Shop.badges_enabled comes with the shop); with badges,
+    # the badges the member does not hold and the history's one aggregate.
     _counter_earn(big, MembershipFactory(shop=big), "t-limit",
-                  limit=(django_assert_max_num_queries, len(without) + 1))
+                  limit=(django_assert_max_num_queries, len(without) + 2))
 
 
-def test_a_shop_without_badges_pays_one_query(client):
+def test_a_shop_without_badges_pays_no_query(client):
     shop = new_shop()
     _r, queries = _api_earn(client, shop, MembershipFactory(shop=shop), "q-none")
     badge_queries = [q for q in queries if "tiers_" in q]
-    assert len(badge_queries) == 1, badge_queries
+    assert badge_queries == []
+
+
+@pytest.mark.django_db
+def test_the_shop_knows_whether_it_has_an_active_badge():
+    """What the earn's badges effect reads with the shop: kept by every badge change."""
+    from loyalty.models import Shop
+    from tests.factories import ShopFactory
+    from tiers.badges import services as badge_services
+
+    shop = ShopFactory()
+    assert not shop.badges_enabled
+    badge = badge_services.badge_create(shop=shop, template="visits", name="Vijf keer",
+                                        icon="star", count=5)
+    assert Shop.objects.get(pk=shop.pk).badges_enabled
+    badge_services.badge_set_active(shop=shop, badge_id=badge.pk, active=False)
+    assert not Shop.objects.get(pk=shop.pk).badges_enabled
+    badge_services.badge_set_active(shop=shop, badge_id=badge.pk, active=True)
+    assert Shop.objects.get(pk=shop.pk).badges_enabled
