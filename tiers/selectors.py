@@ -151,10 +151,11 @@ def holds_until(*, period: str, reached: dt.date) -> dt.date:
 
 
 def _points_counted() -> Q:
-    # Points earned: purchases and bonuses, less what refunds took back. Spending, expiry and
-    # adjustments do not count (spending points never costs a level).
-    return Q(kind__in=[EntryKind.EARN, EntryKind.BONUS]) | Q(kind=EntryKind.REVERSAL,
-                                                             purchase__isnull=False)
+    # Points earned: purchases, bonuses and badges' bonus points, less what refunds took back
+    # (a refund's reversals and a badge taken back both point at their purchase). Spending,
+    # expiry and adjustments do not count (spending points never costs a level).
+    return (Q(kind__in=[EntryKind.EARN, EntryKind.BONUS, EntryKind.BADGE])
+            | Q(kind=EntryKind.REVERSAL, purchase__isnull=False))
 
 
 def _measure_queryset(*, measure: str, shop: Shop, start, end, zone):

@@ -303,3 +303,18 @@ def test_amount_thresholds_take_cents_points_do_not(shop):
         services.program_input_clean(enabled=True, measure="amount", period="year",
                                      downgrade="one", grace_days=0,
                                      tiers=[{"name": "A", "threshold": "42.505"}])
+
+
+def test_a_badges_bonus_counts_towards_the_level_and_is_taken_back_with_it(shop, member):
+    from loyalty.models import LedgerEntry
+    from tiers.badges.services import badge_create
+
+    levels_set(shop)
+    program_rules_update(shop=shop, by=None, pending_days=14)
+    badge_create(shop=shop, template="first_purchase", name="Welkom", icon="star",
+                 bonus_points=50)
+    first = buy(shop, member, "5.00")  # 50 points and the badge's 50: Brons
+    assert LedgerEntry.objects.filter(membership=member, kind="badge").exists()
+    assert level_of(member)[0] == "Brons"
+    purchase_undo(shop=shop, purchase_id=first.pk, reason="wrong card", by=None)
+    assert level_of(member)[0] == ""
