@@ -35,7 +35,11 @@ def test_counts_on_the_dashboard_are_grouped_as_the_language_groups(big_shop, la
     overview = text(client.get(f"/dashboard/{big_shop.slug}/"))
     members = text(client.get(f"/dashboard/{big_shop.slug}/members/"))
 
+    displayed = [m.card_number_display for m in Membership.objects.filter(shop=big_shop)]
     for content in (overview, members):
         assert GROUPED[language] in content
-        # Not as a number of its own (a random card number may hold the digits 1370).
+        # Not as a number of its own. Card numbers are shown in groups of four ("8712 1370
+        # 5512 3"), and a random one may hold 1370 as a group: they are left out first.
+        for card in displayed:
+            content = content.replace(card, "")
         assert not re.search(r"(?<!\d)1370(?!\d)", content)
