@@ -727,10 +727,10 @@ class BonusEventForm(forms.Form):
                     "points such as 50."),
         error_messages={"required": _("Enter the multiplier or the extra points.")})
     starts_on = forms.DateField(label=_("First day (optional)"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}),
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                 error_messages={"invalid": _("Enter a valid date.")})
     ends_on = forms.DateField(label=_("Last day (optional)"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}),
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                               error_messages={"invalid": _("Enter a valid date.")})
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Only on these days (none: every day)"), required=False, coerce=int,

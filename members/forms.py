@@ -22,7 +22,8 @@ class JoinForm(forms.Form):
                                                           "autocomplete": "tel"}))
     birthday = forms.DateField(
         label=_("Birthday (optional)"), required=False,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"},
+                               format="%Y-%m-%d"),
     )
     password = forms.CharField(
         label=_("Choose a password"), required=False, strip=False,
@@ -65,7 +66,7 @@ class CounterEnrolForm(forms.Form):
                             widget=forms.TextInput(attrs={"inputmode": "tel"}))
     email = forms.EmailField(label=_("E-mail address"), required=False)
     birthday = forms.DateField(label=_("Birthday (optional)"), required=False,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     marketing_consent = forms.BooleanField(
         label=_("The customer agrees to receive news and offers."), required=False
     )
@@ -89,5 +90,6 @@ class BirthdayForm(forms.Form):
 
     birthday = forms.DateField(
         label=_("Your birthday"), required=False,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        # ISO, whatever the language: a date input shows nothing of "17-03-1990".
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
     )

@@ -75,7 +75,8 @@ class ManualLevelForm(forms.Form):
     tier = forms.TypedChoiceField(label=_("Level"), coerce=int, empty_value=None,
                                   required=False)
     reason = forms.CharField(label=_("Why"), max_length=200)
-    until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}),
+    until = forms.DateField(label=_("Until"),
+                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                             help_text=_("On this day the member goes back to the level they "
                                         "earn."))
 

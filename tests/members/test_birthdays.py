@@ -127,6 +127,8 @@ def test_the_card_links_to_the_birthday_page(client, bakery, portal_member):
     page = client.get(birthday_url(bakery)).content.decode()
     assert "On your birthday Bakkerij Zon gives you 250 points." in page
     assert 'value="1990-03-17"' in page
+    client.cookies["django_language"] = "nl"  # a date input reads ISO only, in every language
+    assert 'value="1990-03-17"' in client.get(birthday_url(bakery)).content.decode()
 
 
 def test_changing_the_birthday_far_ahead_counts_this_year(client, bakery, portal_member):

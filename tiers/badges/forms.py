@@ -37,7 +37,7 @@ class BadgeForm(forms.Form):
     days = forms.CharField(label=_("Days the challenge runs"), required=False,
                            widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     starts_on = forms.DateField(label=_("Starts on"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}),
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                 error_messages={"invalid": _(
                                     "Enter the start as a date, e.g. 2026-12-01.")})
     hidden = forms.BooleanField(label=_("Hidden until earned (a surprise)"), required=False)
