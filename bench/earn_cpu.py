@@ -43,6 +43,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--drf-cycle", action="store_true",
                         help="serve the earn through DRF's whole request cycle")
+    parser.add_argument("--profile-sort", default="tottime",
+                        help="cProfile's order: tottime (own time) or cumulative")
+    parser.add_argument("--profile-filter", default="",
+                        help="print only functions whose file matches (e.g. 'tiers|loyalty')")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="then cProfile N earns and print the top own-time functions")
     args = parser.parse_args()
@@ -103,7 +107,8 @@ def main() -> None:
         stats = pstats.Stats(profiler)
         calls = sum(row[1] for row in stats.stats.values())
         print(f"{calls / args.profile:,.0f} function calls per earn (cProfile)")
-        stats.sort_stats("tottime").print_stats(40)
+        restrictions = [args.profile_filter] if args.profile_filter else []
+        stats.sort_stats(args.profile_sort).print_stats(*restrictions, 40)
 
 
 if __name__ == "__main__":

@@ -79,8 +79,8 @@ def _earn(conn, shop, card: str, amount: Decimal, reference: str, key: str) -> d
         (purchase_id,) = conn.execute(
             "INSERT INTO loyalty_purchase (shop_id, membership_id, amount, currency, reference,"
             " rules_id, points_earned, points_available_at, refunded_amount, recorded_by_id,"
-            " api_key_id, idempotency_key, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, NULL, NULL, %s, %s) RETURNING id",
+            " api_key_id, idempotency_key, created_at, earn_detail)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, NULL, NULL, %s, %s, '{}') RETURNING id",
             (shop.id, membership_id, amount, shop.currency, reference, rules.id, points,
              available_at, key, now),
         ).fetchone()

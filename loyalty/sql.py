@@ -181,6 +181,13 @@ def fetch_one(sql: str, params=(), using: str = DEFAULT_DB_ALIAS):
     return cursor.fetchone()
 
 
+def fetch_all(sql: str, params=(), using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """Run a statement that returns rows; all its rows (as the database's driver gives them)."""
+    cursor = _cursor(connections[using])
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
 def _cursor(connection):
     """The connection's cursor for these statements, made once and reused: making a cursor cost
     about a third of running a prepared statement. Django's checks still run (health check,

@@ -6,13 +6,16 @@ from __future__ import annotations
 import pytest
 
 from tiers import selectors, services
+from tiers.badges import selectors as badge_selectors
 
 
 @pytest.fixture(autouse=True)
 def _fresh_program_cache():
     selectors.program_forget_all()
+    badge_selectors.badges_forget_all()
     yield
     selectors.program_forget_all()
+    badge_selectors.badges_forget_all()
 
 
 THREE = [

@@ -318,3 +318,39 @@ def test_a_badges_bonus_counts_towards_the_level_and_is_taken_back_with_it(shop,
     assert level_of(member)[0] == "Brons"
     purchase_undo(shop=shop, purchase_id=first.pk, reason="wrong card", by=None)
     assert level_of(member)[0] == ""
+
+
+@pytest.mark.parametrize("measure", ["points", "amount", "visits"])
+def test_a_cards_measure_equals_the_shops_grouped_measure(shop, measure):
+    """The earn's plain statement (``membership_measure``) and the grouped ORM query of the
+    previews and re-evaluations (``shop_measures``) give the same figure, refunds, undos, local
+    days and a window included: the two never disagree about a level."""
+    levels_set(shop, measure=measure, tiers=[{"name": "Brons", "threshold": "100000"}])
+    card, other = MembershipFactory(shop=shop), MembershipFactory(shop=shop)
+    # 23:30 and 00:30 in Amsterdam: two local days, one UTC day.
+    with time_machine.travel(dt.datetime(2026, 6, 1, 23, 30, tzinfo=AMS), tick=False):
+        kept = buy(shop, card, "12.35")
+        buy(shop, other, "99.00")
+    with time_machine.travel(dt.datetime(2026, 6, 2, 0, 30, tzinfo=AMS), tick=False):
+        refunded = buy(shop, card, "20.01")
+        purchase_refund(shop=shop, purchase_id=refunded.pk, amount=Decimal("7.77"))
+        undone = buy(shop, card, "5.00")
+        purchase_undo(shop=shop, purchase_id=undone.pk, reason="typo", by=None)
+    with time_machine.travel(dt.datetime(2026, 6, 5, 12, tzinfo=AMS), tick=False):
+        buy(shop, card, "3.10")
+    assert kept.pk
+    windows = [(None, None), (dt.datetime(2026, 6, 1, 22, 0, tzinfo=dt.UTC), None),
+               (None, dt.datetime(2026, 6, 3, tzinfo=AMS))]
+    # Points: whatever the ledger holds (the agreement is the point); amounts net of the refund
+    # (the undone purchase is refunded in full); visits on local days, the undone one not.
+    expected = {"points": [None] * 3, "amount": ["27.69", "15.34", "24.59"],
+                "visits": [3, 2, 2]}[measure]
+    for (start, end), want in zip(windows, expected, strict=True):
+        one = selectors.membership_measure(membership=card, shop=shop, measure=measure,
+                                           start=start, end=end)
+        grouped = selectors.shop_measures(shop=shop, measure=measure, start=start, end=end)
+        assert one == grouped[card.pk]
+        if want is not None:
+            assert one == Decimal(want)
+        if measure == "amount":
+            assert str(one) == want  # two decimals, like the ORM's

@@ -5,11 +5,15 @@ points-over-time chart."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,6 +23,7 @@ from django.utils.translation import ngettext
 from loyalty.localdays import day_start, shop_zone
 from loyalty.models import LedgerEntry, Membership, Purchase, PurchaseItem, Shop
 from loyalty.services import points_display
+from loyalty.sql import fetch_all, table
 from loyalty.templatetags.trouw import money
 
 from .models import BUILTIN_ICONS, Badge, BadgeAward, BadgeTemplate
@@ -32,6 +37,7 @@ class MemberFacts:
 
     days: dict[dt.date, tuple[Decimal, bool]] = field(default_factory=dict)
     categories: int = 0
+    held: set[int] = field(default_factory=set)
 
     @property
     def visit_days(self) -> list[dt.date]:
@@ -66,31 +72,56 @@ class MemberFacts:
         return len({day.weekday() for day in self.visit_days})
 
 
-def member_facts(*, membership: Membership, shop: Shop, categories: bool = True) -> MemberFacts:
-    """The member's history in one aggregate query: per local day of the shop's time zone, the
-    net amount and how many purchases still count; with ``categories``, beside each row, how
-    many product categories the member bought from (one subquery, evaluated once)."""
-    zone = shop_zone(shop.time_zone)
-    rows = (
-        Purchase.objects.filter(membership=membership)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(net=Sum(F("amount") - F("refunded_amount")),
-                  kept=Count("pk", filter=Q(refunded_amount__lt=F("amount"))))
-        .order_by()
-    )
+@functools.cache
+def _facts_sql(categories: bool, held: bool, vendor: str) -> str:
+    """The member's history as one plain statement, built once per shape (the ORM's grouped
+    query cost the earn more CPU than PostgreSQL spent on it: docs/benchmarks.md, session 8).
+    Rows of three kinds: 0 — a local day with its net amount in whole cents and how many of its
+    purchases still count; 1 — a badge the member holds; 2 — the number of categories.
+    Parameters: the time zone's, the card, then the card again for each further kind."""
+    day, _params = connection.ops.datetime_cast_date_sql("p.created_at", (), "zone")
+    purchase, item, award = table(Purchase), table(PurchaseItem), table(BadgeAward)
+    # Identifiers only in the text; every value is a parameter.
+    parts = [
+        "SELECT 0 AS kind, d.day AS day, SUM(d.net) AS net,"  # noqa: S608
+        " SUM(d.kept) AS kept, NULL AS n"
+        f" FROM (SELECT {day} AS day,"
+        " CAST(ROUND((p.amount - p.refunded_amount) * 100) AS BIGINT) AS net,"
+        " CASE WHEN p.refunded_amount < p.amount THEN 1 ELSE 0 END AS kept"
+        f" FROM {purchase} p WHERE p.membership_id = %s) d GROUP BY d.day",
+    ]
+    if held:
+        parts.append(f"SELECT 1, NULL, NULL, NULL, a.badge_id FROM {award} a"  # noqa: S608
+                     " WHERE a.membership_id = %s AND a.revoked_at IS NULL")
     if categories:
-        counted = (
-            PurchaseItem.objects.filter(purchase__membership=membership,
-                                        purchase__refunded_amount__lt=F("purchase__amount"))
-            .exclude(category="").order_by().values("purchase__membership")
-            .annotate(n=Count("category", distinct=True)).values("n")
-        )
-        rows = rows.annotate(categories=Coalesce(Subquery(counted), 0))
+        parts.append("SELECT 2, NULL, NULL, NULL,"  # noqa: S608
+                     f" COUNT(DISTINCT i.category) FROM {item} i"
+                     f" JOIN {purchase} p ON p.id = i.purchase_id"
+                     " WHERE p.membership_id = %s AND p.refunded_amount < p.amount"
+                     " AND i.category <> ''")
+    return " UNION ALL ".join(parts)
+
+
+def member_facts(*, membership: Membership, shop: Shop, categories: bool = True,
+                 held: bool = False) -> MemberFacts:
+    """The member's history in one statement: per local day of the shop's time zone, the net
+    amount and how many purchases still count; with ``categories``, how many product
+    categories the member bought from (of purchases not refunded in full); with ``held``, the
+    badges the member holds (``facts.held``)."""
+    _day, zone_params = connection.ops.datetime_cast_date_sql("", (), shop.time_zone)
+    params = [*zone_params, membership.pk]
+    params += [membership.pk] * (int(held) + int(categories))
     facts = MemberFacts()
-    for row in rows:
-        facts.days[row["day"]] = (Decimal(row["net"]), row["kept"] > 0)
-        facts.categories = row.get("categories", 0)
+    for kind, day, net, kept, n in fetch_all(_facts_sql(categories, held, connection.vendor),
+                                             params):
+        if kind == 0:
+            if isinstance(day, str):  # SQLite gives the day as text
+                day = dt.date.fromisoformat(day)
+            facts.days[day] = (Decimal(int(net)).scaleb(-2), int(kept) > 0)
+        elif kind == 1:
+            facts.held.add(int(n))
+        else:
+            facts.categories = int(n or 0)
     return facts
 
 
@@ -210,11 +241,43 @@ def badges_for_owner(*, shop: Shop) -> QuerySet[Badge]:
         earned_count=Count("awards", filter=Q(awards__revoked_at__isnull=True)))
 
 
-def badges_to_evaluate(*, shop: Shop, membership: Membership) -> list[Badge]:
-    """The shop's active badges the member does not hold, in one query."""
-    return list(Badge.objects.filter(shop=shop, active=True).filter(~Exists(
-        BadgeAward.objects.filter(badge=OuterRef("pk"), membership=membership,
-                                  revoked_at__isnull=True))))
+# --- The shop's active badges, kept per process ------------------------------------------------
+
+_cache: dict[tuple, tuple[float, tuple[Badge, ...]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _cache_key(shop: Shop) -> tuple:
+    # The creation time too: a test database reuses ids after a rollback.
+    return (shop.pk, shop.created_at)
+
+
+def badges_forget(*, shop: Shop) -> None:
+    """Drop this process's copy of the shop's badges (after one changed)."""
+    with _cache_lock:
+        _cache.pop(_cache_key(shop), None)
+
+
+def badges_forget_all() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def badges_active(*, shop: Shop) -> tuple[Badge, ...]:
+    """The shop's active badges as this process last read them: at most
+    ``TROUW_API_KEY_CACHE_SECONDS`` old (the promise the earn rules and the levels keep); a
+    change made in this process is seen at once. Read-only instances: never save them."""
+    seconds = settings.TROUW_API_KEY_CACHE_SECONDS
+    key = _cache_key(shop)
+    if seconds > 0:
+        found = _cache.get(key)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+    badges = tuple(Badge.objects.filter(shop=shop, active=True).order_by("pk"))
+    if seconds > 0:
+        with _cache_lock:
+            _cache[key] = (time.monotonic() + seconds, badges)
+    return badges
 
 
 def achievements(*, membership: Membership, now: dt.datetime | None = None) -> dict:
@@ -304,6 +367,7 @@ def points_chart(*, membership: Membership, width: int = 320, height: int = 120,
 
 __all__ = [
     "MemberFacts", "Progress", "achievements", "badge_icon_url", "badge_progress",
-    "badge_sentence", "badges_for_owner", "badges_to_evaluate", "challenge_running",
+    "badge_sentence", "badges_active", "badges_for_owner", "badges_forget", "badges_forget_all",
+    "challenge_running",
     "challenge_window", "member_facts", "points_chart", "progress_words",
 ]

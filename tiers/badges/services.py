@@ -272,6 +272,7 @@ def _badges_enabled_write(*, shop: Shop) -> None:
     if enabled != shop.badges_enabled:
         Shop.objects.filter(pk=shop.pk).update(badges_enabled=enabled)
         shop.badges_enabled = enabled
+    selectors.badges_forget(shop=shop)
     api_keys_forget()
 
 
@@ -282,9 +283,9 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
     """The purchase effect (settings.TROUW_EFFECTS["purchase"]): every active badge of the shop
     the member now meets, awarded in the purchase's transaction under the card's lock (taken by
     the earn), with its bonus pending like the purchase's points, and "New badge: …" added to
-    the purchase's news. A constant number of queries whatever the number of badges: one for
-    the badges the member does not hold, one aggregate of the history, then the awards'
-    writes."""
+    the purchase's news. A constant number of queries whatever the number of badges: the
+    shop's badges are kept per process (``selectors.badges_active``), and one statement reads
+    the member's history with the badges held; then the awards' writes."""
     membership = purchase.membership
     if membership is None:
         return []
@@ -293,16 +294,17 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
         return []
     now = purchase.created_at or timezone.now()
     candidates = [
-        badge for badge in selectors.badges_to_evaluate(shop=shop, membership=membership)
+        badge for badge in selectors.badges_active(shop=shop)
         if badge.template != BadgeTemplate.REFERRALS
         and (not badge.is_challenge or selectors.challenge_running(badge, shop, now))
     ]
     if not candidates:
         return []
     facts = selectors.member_facts(
-        membership=membership, shop=shop,
+        membership=membership, shop=shop, held=True,
         categories=any(b.template == BadgeTemplate.CATEGORIES for b in candidates))
-    earned = [badge for badge in candidates if selectors.badge_progress(badge, facts).done]
+    earned = [badge for badge in candidates
+              if badge.pk not in facts.held and selectors.badge_progress(badge, facts).done]
     if not earned:
         return []
     return _awards_write(purchase=purchase, membership=membership, badges=earned, now=now)

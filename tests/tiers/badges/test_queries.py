@@ -19,8 +19,9 @@ from tiers.badges.models import BadgeAward
 pytestmark = pytest.mark.django_db
 
 # The API earn without effects (tests/loyalty/test_api_queries.py: 5 on PostgreSQL, 8 elsewhere,
-# with the test's SAVEPOINT and RELEASE), plus the badges': the badges the member does not hold
-# (1) and the one aggregate of the history, its product categories included (1).
+# with the test's SAVEPOINT and RELEASE), plus the badges': the shop's badges, read on a
+# process's first earn and then kept a few seconds (1), and the one statement of the member's
+# history with the badges held and the product categories (1).
 API_EARN_MAX = (5 if connection.vendor == "postgresql" else 8) + 2 + 2
 
 
@@ -164,6 +165,35 @@ def test_the_counter_earn_asks_as_often_with_20_badges_as_with_one(
     # the badges the member does not hold and the history's one aggregate.
     _counter_earn(big, MembershipFactory(shop=big), "t-limit",
                   limit=(django_assert_max_num_queries, len(without) + 2))
+
+
+def test_once_the_shops_badges_are_kept_an_earn_asks_one_statement_for_them(client):
+    """The steady state of a till: the shop's 20 badges come from the process's copy, and one
+    statement reads the history and the badges held — whatever the number of badges."""
+    shop = new_shop()
+    twenty_badges(shop)
+    member = MembershipFactory(shop=shop)
+    _r, first = _api_earn(client, shop, member, "q-first")
+    _r, second = _api_earn(client, shop, member, "q-second")
+    badge_reads = [q for q in second if "tiers_badge" in q]
+    assert len(badge_reads) == 1, "\n".join(badge_reads)
+    assert "tiers_badgeaward" in badge_reads[0] and "loyalty_purchase" in badge_reads[0]
+    assert len([q for q in first if "tiers_badge" in q]) == 2  # the badges read, then kept
+
+
+def test_a_badge_changed_in_this_process_is_seen_by_the_next_earn(client):
+    shop = new_shop()
+    badge = make_badge(shop, "first_purchase", name="Hallo", bonus_points=10)
+    from tiers.badges import services as badge_services
+
+    _r, _q = _api_earn(client, shop, MembershipFactory(shop=shop), "q-kept")  # now kept
+    badge_services.badge_update(shop=shop, badge_id=badge.pk, name="Welkom", icon="star",
+                                bonus_points=10)
+    response, _q = _api_earn(client, shop, MembershipFactory(shop=shop), "q-renamed")
+    assert response.json()["news"] == [{"kind": "badge", "text": "New badge: Welkom"}]
+    badge_services.badge_set_active(shop=shop, badge_id=badge.pk, active=False)
+    response, _q = _api_earn(client, shop, MembershipFactory(shop=shop), "q-off")
+    assert response.json()["news"] == []
 
 
 def test_a_shop_without_badges_pays_no_query(client):
