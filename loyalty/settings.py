@@ -458,9 +458,10 @@ TROUW_BIRTHDAY_NOTICE_DAYS = int(os.environ.get("TROUW_BIRTHDAY_NOTICE_DAYS", "3
 if not 0 <= TROUW_BIRTHDAY_NOTICE_DAYS <= 365:
     raise ImproperlyConfigured("TROUW_BIRTHDAY_NOTICE_DAYS must be 0 to 365 days")
 TROUW_BIRTHDAY_GIFT_EXTRAS = ["rewards.selectors.birthday_reward_words"]
-# Who tells how far a member is from the next level (tiers): ``f(*, membership) -> {
-# "next_level", "left", "percent"} | None``, for the members API's ``level.progress``.
-TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress"
+# Who tells how far members are from the next level (tiers), for the members API's
+# ``level.progress``: ``f(*, shop, memberships) -> {membership id: {"next_level", "left",
+# "percent"} | None}``, a whole page of cards in a constant number of queries.
+TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress_many"
 # Who names a shop's levels by rank (``f(*, shop) -> {rank: name}``), for rewards kept for a
 # minimum level ("For members from level Zilver up.").
 TROUW_LEVEL_NAMES: str | None = "tiers.selectors.level_names"

@@ -55,7 +55,9 @@ class RewardInput(InputSerializer):
     stock_total = serializers.IntegerField(required=False, allow_null=True)
     limit_per_member = serializers.IntegerField(required=False, allow_null=True)
     limit_period = serializers.ChoiceField(choices=LimitPeriod.values, required=False)
-    min_tier_level = serializers.IntegerField(required=False, allow_null=True)
+    min_tier_level = serializers.IntegerField(required=False, allow_null=True, help_text=(
+        "The lowest level that may claim it, by rank (1 for the shop's lowest level); null "
+        "for everyone. A rank the shop's levels do not have is a 400."))
     voucher_valid_days = serializers.IntegerField(required=False, min_value=1)
 
 

@@ -13,6 +13,7 @@ from loyalty.services import money_display, money_parse
 from loyalty.templatetags.trouw import SYMBOLS, money
 
 from .models import LimitPeriod, Reward, RewardKind, RewardSettings
+from .selectors import level_names
 from .services import reward_value_errors
 
 # Each kind's value has its own input (amount off and gift voucher both store an amount), so
@@ -119,13 +120,18 @@ class RewardForm(forms.ModelForm):
         invalid=_("Enter the days as a whole number, e.g. 30."),
         required_message=_("Enter how many days the customer has to use the voucher."),
         help_text=_("From the moment the customer claims it."))
+    min_tier_level = forms.TypedChoiceField(
+        label=_("Who can claim it"), required=False, coerce=int, empty_value=None,
+        help_text=_("Members below the level see the reward and from which level it is."),
+        error_messages={"invalid_choice": _("Choose one of your levels, or everyone.")})
 
     class Meta:
         model = Reward
-        # min_tier_level stays out until tiers exist: saving the form leaves it as it is.
+        # min_tier_level only when the shop has levels (settings.TROUW_LEVEL_NAMES): without
+        # them the input is left out, and saving the form leaves the field as it is.
         fields = ["kind", "name", "description", "points_cost", "image", "active",
                   "available_from", "available_until", "stock_total", "limit_per_member",
-                  "limit_period", "voucher_valid_days"]
+                  "limit_period", "voucher_valid_days", "min_tier_level"]
 
     def __init__(self, *args, shop, rules=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,6 +154,7 @@ class RewardForm(forms.ModelForm):
                 self.fields["points_cost"].label = _("Cost in stamps")
             self.fields["points_cost"].help_text = _("Your program: %(sentence)s") % {
                 "sentence": program_sentence(rules=rules, currency=shop.currency)}
+        self._min_level_choices()
         if self.instance.pk is None:
             # A new reward starts from the model's defaults (ModelForm leaves them out).
             for name in ("active", "limit_period", "voucher_valid_days"):
@@ -160,6 +167,26 @@ class RewardForm(forms.ModelForm):
                         if field == "value_amount" and value is not None:
                             value = money_display(value)
                         self.initial[input_name] = value
+
+    def _min_level_choices(self) -> None:
+        """"Everyone", "Brons and up", … by the shop's level names; no input without levels."""
+        names = level_names(shop=self.shop)
+        if not names:
+            del self.fields["min_tier_level"]
+            return
+        choices = [("", _("Everyone"))] + [
+            (rank, _("%(level)s and up") % {"level": name})
+            for rank, name in sorted(names.items())]
+        current = self.instance.min_tier_level
+        if current and current not in names:
+            # Its level was removed since: kept (and shown) until the owner picks another.
+            choices.append((current, _("Level %(rank)s and up (no longer one of your levels)")
+                            % {"rank": current}))
+        field = self.fields["min_tier_level"]
+        field.choices = choices
+        if not self.shop.levels_enabled:
+            field.help_text = _("Your levels are switched off: while they are, nobody can "
+                                "claim a reward kept for a level.")
 
     def kind_parts(self):
         """Each kind with its own inputs: a fieldset per kind in the template."""

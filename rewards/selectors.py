@@ -50,6 +50,17 @@ def reward_level_reason(*, reward: Reward, level_rank: int | None,
     return _("For members from level %(rank)s up.") % {"rank": needed}
 
 
+def min_level_words(*, rank: int | None, names: dict[int, str]) -> str:
+    """Who may claim a reward kept for a minimum level, for the owner: "Zilver and up"; empty
+    for everyone."""
+    if not rank:
+        return ""
+    name = names.get(rank)
+    if name:
+        return _("%(level)s and up") % {"level": name}
+    return _("Level %(rank)s and up (no longer one of your levels)") % {"rank": rank}
+
+
 def rewards_for_catalogue(*, shop: Shop) -> QuerySet[Reward]:
     """All rewards, in display order, with how often each was claimed and used."""
     return Reward.objects.for_shop(shop).annotate(

@@ -228,9 +228,17 @@ def _reward_values(fields: dict) -> dict:
     return values
 
 
+def _min_level_check(*, shop: Shop, rank: int | None) -> None:
+    """A minimum level is one of the shop's levels (settings.TROUW_LEVEL_NAMES), or none
+    (None or 0)."""
+    if rank and rank not in level_names(shop=shop):
+        raise field_error("min_tier_level", _("Choose one of your levels, or everyone."))
+
+
 def reward_create(*, shop: Shop, **fields) -> Reward:
     values = _reward_values(fields)
     _image_check(values.get("image"))
+    _min_level_check(shop=shop, rank=values.get("min_tier_level"))
     if "display_order" not in values:
         last = Reward.objects.for_shop(shop).order_by("-display_order").first()
         values["display_order"] = (last.display_order + 1) if last else 0
@@ -248,6 +256,9 @@ def reward_update(*, shop: Shop, reward_id: int, **fields) -> Reward:
         reward = Reward.objects.for_shop(shop).select_for_update().filter(pk=reward_id).first()
         if reward is None:
             raise ValidationError(_("No such reward at this shop."), code="not_found")
+        # A level removed since keeps its rank on the reward until the owner picks another.
+        if values.get("min_tier_level", reward.min_tier_level) != reward.min_tier_level:
+            _min_level_check(shop=shop, rank=values["min_tier_level"])
         for name, value in values.items():
             setattr(reward, name, value)
         cleared = _kind_values_clear(reward)

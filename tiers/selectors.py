@@ -289,6 +289,22 @@ def _percent(value: Decimal, low: Decimal, high: Decimal) -> int:
     return max(0, min(100, int(share)))
 
 
+def _progress(*, program: ProgramView, rank: int, value: Decimal, currency: str) -> dict | None:
+    """From the card's level (``rank``) and its measure ``value`` to the next level:
+    {"next_level", "left", "percent"}, or None at the top."""
+    current = program.tier_of_rank(rank)
+    following = program.tier_of_rank(rank + 1)
+    if following is None:
+        return None
+    left = max(following.threshold - value, Decimal(0))
+    low = current.threshold if current else Decimal(0)
+    return {
+        "next_level": following.name,
+        "left": measure_left_words(measure=program.measure, left=left, currency=currency),
+        "percent": _percent(value, low, following.threshold),
+    }
+
+
 def level_overview(*, membership: Membership, now: dt.datetime | None = None,
                    with_state: bool = True) -> dict | None:
     """Everything the portal and the counter say about a card's level, or None when the shop
@@ -310,15 +326,8 @@ def level_overview(*, membership: Membership, now: dt.datetime | None = None,
                                        currency=shop.currency),
         "next": following, "progress": None, "keep": None, "recent": None, "state": None,
     }
-    if following is not None:
-        left = max(following.threshold - value, Decimal(0))
-        low = current.threshold if current else Decimal(0)
-        overview["progress"] = {
-            "next_level": following.name,
-            "left": measure_left_words(measure=program.measure, left=left,
-                                       currency=shop.currency),
-            "percent": _percent(value, low, following.threshold),
-        }
+    overview["progress"] = _progress(program=program, rank=membership.level_rank, value=value,
+                                     currency=shop.currency)
     if not with_state:  # the progress alone: one query
         return overview
     state = TierState.objects.filter(membership=membership).first()
@@ -347,6 +356,31 @@ def level_progress(*, membership: Membership) -> dict | None:
     level — {"next_level", "left", "percent"} — or None (no levels, or at the top)."""
     overview = level_overview(membership=membership, with_state=False)
     return overview["progress"] if overview else None
+
+
+def level_progress_many(*, shop: Shop, memberships, now: dt.datetime | None = None,
+                        ) -> dict[int, dict | None]:
+    """For the members API (settings.TROUW_LEVEL_PROGRESS): ``level_progress`` of each of the
+    shop's ``memberships`` at once — card id → progress or None — with one aggregate query
+    grouped by card (the page's cards only), whatever their number; none without levels."""
+    memberships = list(memberships)
+    program = program_active(shop=shop)
+    if program is None or not memberships:
+        return {membership.pk: None for membership in memberships}
+    now = now or timezone.now()
+    zone = shop_zone(shop.time_zone)
+    start = period_start(period=program.period, now=now, zone=zone)
+    climbing = [m.pk for m in memberships if program.tier_of_rank(m.level_rank + 1)]
+    values = {}
+    if climbing:  # at the top level there is nothing to measure
+        rows = _measure_queryset(measure=program.measure, shop=shop, start=start, end=None,
+                                 zone=zone).filter(membership_id__in=climbing)
+        values = {row["membership_id"]: _as_decimal(row["value"])
+                  for row in rows.values("membership_id").order_by()
+                  .annotate(value=_measure_expression(program.measure, zone))}
+    return {m.pk: _progress(program=program, rank=m.level_rank,
+                            value=values.get(m.pk, Decimal(0)), currency=shop.currency)
+            for m in memberships}
 
 
 def keep_sentence(keep: dict | None) -> str:

@@ -459,8 +459,9 @@ def purchase_level_up(*, purchase) -> None:
     membership.shop = purchase.shop
     _level_write(membership=membership, program=program, to=earned,
                  reason=ChangeReason.PURCHASE, now=now, purchase=purchase)
+    # The colour is for the counter's line (the API answers kind and text only).
     purchase.news.append({"kind": "level_up", "text": level_up_text(
-        name=earned.name, language=purchase.shop.language)})
+        name=earned.name, language=purchase.shop.language), "colour": earned.colour})
 
 
 def _refund_in_window(refund, purchase) -> bool:

@@ -145,12 +145,12 @@ def _panel(request, membership, status=200, **options):
                   status=status)
 
 
-def _changed(request, message: str):
-    """The answer to an action that changed the card: the message out of band into
-    ``#counter-feedback``, and the event on which every panel reloads (nothing else is
-    swapped). Without htmx: back to the member's page with the message."""
+def _changed(request, message: str, news=()):
+    """The answer to an action that changed the card: the message (and a purchase's news,
+    each a line of its own) out of band into ``#counter-feedback``, and the event on which
+    every panel reloads (nothing else is swapped)."""
     response = render(request, "loyalty/counter/member.html#feedback",
-                      {"feedback": message, "oob": True})
+                      {"feedback": message, "news": news, "oob": True})
     response["HX-Trigger"] = MEMBERSHIP_CHANGED
     response["HX-Reswap"] = "none"
     return response
@@ -187,13 +187,16 @@ def _earned_message(purchase, stamps: bool) -> str:
     else:
         said = _("+%(points)s points for %(amount)s.") % {
             "points": points(purchase.points_earned), "amount": amount}
-    return " ".join([said, *_news(purchase)])
+    return said
 
 
-def _news(purchase) -> list[str]:
-    """What the purchase's effects say to the customer ("You reached Zilver!"); a double
-    submit's purchase (found again, not recorded) has none."""
-    return [str(item["text"]) for item in getattr(purchase, "news", ())]
+def _news(purchase) -> list[dict]:
+    """What the purchase's effects say to the customer ("You reached Zilver!", "New badge:
+    Vaste klant"), each with its kind and, when the effect gave one, the level's colour or
+    the badge's icon; a double submit's purchase (found again, not recorded) has none."""
+    return [{"kind": item.get("kind", ""), "text": str(item["text"]),
+             "colour": item.get("colour", ""), "icon": item.get("icon", "")}
+            for item in getattr(purchase, "news", ())]
 
 
 @staff_required
@@ -220,17 +223,20 @@ def earn(request, card_number: str):
                                 autofocus=True))
     membership.refresh_from_db(fields=["points_balance"])
     stamps = services.program_rules_current(shop=request.shop).is_stamp_card
+    news = _news(purchase)
     if not request.htmx:
         if stamps:
             messages.success(request, _earned_message(purchase, stamps))
         else:
-            messages.success(request, " ".join([
-                _("%(points)s points for %(name)s. New balance: %(balance)s.")
-                % {"points": purchase.points_earned, "name": membership.name,
-                   "balance": membership.points_balance}, *_news(purchase)]))
+            messages.success(request, _(
+                "%(points)s points for %(name)s. New balance: %(balance)s.") % {
+                "points": purchase.points_earned, "name": membership.name,
+                "balance": membership.points_balance})
+        for item in news:  # a line each, marked as news (not a warning)
+            messages.success(request, item["text"], extra_tags="news")
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=membership.card_number)
-    return _changed(request, _earned_message(purchase, stamps))
+    return _changed(request, _earned_message(purchase, stamps), news)
 
 
 @staff_required

@@ -33,8 +33,14 @@ def catalogue(request):
         else:
             messages.success(request, _("Reward settings saved."))
             return redirect("rewards_catalogue", shop_slug=request.shop.slug)
+    rewards = list(selectors.rewards_for_catalogue(shop=request.shop))
+    if any(reward.min_tier_level for reward in rewards):
+        names = selectors.level_names(shop=request.shop)
+        for reward in rewards:
+            reward.min_level_words = selectors.min_level_words(rank=reward.min_tier_level,
+                                                               names=names)
     return render(request, "rewards/dashboard/catalogue.html", {
-        "rewards": selectors.rewards_for_catalogue(shop=request.shop),
+        "rewards": rewards,
         "settings_form": settings_form,
     }, status=400 if settings_form.is_bound and settings_form.errors else 200)
 

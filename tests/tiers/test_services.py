@@ -49,7 +49,8 @@ def test_exactly_at_a_threshold_counts_one_point_below_does_not(levels, member):
     points_credit(shop=levels, membership_id=member.pk, points=1, kind=EntryKind.BONUS)
     second = buy(levels, member, "0.50")  # 100 counted: Brons
     assert level_of(member) == ("Brons", 1, Decimal("1.00"))
-    assert second.news == [{"kind": "level_up", "text": reached("Brons", levels)}]
+    assert second.news == [{"kind": "level_up", "text": reached("Brons", levels),
+                            "colour": "#cd7f32"}]
     # The answer is current: the purchase's card holds the new level in memory.
     assert second.membership.level_name == "Brons"
     change = LevelChange.objects.get(membership=member)

@@ -330,8 +330,10 @@ def _awards_write(*, purchase: Purchase, membership: Membership, badges: list[Ba
                                  membership=membership, purchase=purchase, entry=entry))
         news = getattr(purchase, "news", None)
         if news is not None:
+            # The icon is for the counter's line (the API answers kind and text only).
             news.append({"kind": "badge",
-                         "text": _("New badge: %(name)s") % {"name": badge.name}})
+                         "text": _("New badge: %(name)s") % {"name": badge.name},
+                         "icon": selectors.badge_icon_url(badge)})
     BadgeAward.objects.bulk_create(awards)
     return awards
 
