@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty import services as loyalty_services
-from loyalty.models import Shop
+from loyalty.models import Membership, Shop
 
 # Where a member can complain about how their data is handled, by the shop's country.
 SUPERVISORY_AUTHORITIES = {
@@ -25,12 +25,14 @@ SUPERVISORY_AUTHORITIES = {
 }
 
 
-def shop_birthday_gift(*, shop: Shop) -> str | None:
+def shop_birthday_gift(*, shop: Shop, membership: Membership | None = None) -> str | None:
     """What a member gets from ``shop`` on their birthday, in words ("250 points and a voucher
     for a free coffee"), or None: then the pages promise nothing and the birthday field stays
-    optional and neutral. The core's rules give the points; other apps add theirs
+    optional and neutral. The core's rules give the points (with ``membership``, its level's
+    own points when the level has them); other apps add theirs
     (settings.TROUW_BIRTHDAY_GIFT_EXTRAS)."""
-    return loyalty_services.birthday_gift_words(shop=shop)
+    return loyalty_services.birthday_gift_words(
+        shop=shop, level_rank=membership.level_rank if membership is not None else None)
 
 
 def birthday_notice(*, shop: Shop, birthday: dt.date | None,

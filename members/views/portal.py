@@ -68,6 +68,8 @@ def how_it_works(request):
                                                        currency=request.shop.currency),
         "stamps": summary["stamps"],
         "bonus_events": events.events_shown(rules=rules),
+        "birthday_gift": member_selectors.shop_birthday_gift(shop=request.shop,
+                                                             membership=request.membership),
     })
 
 
@@ -99,6 +101,6 @@ def birthday(request):
     return render(request, "members/portal/birthday.html", {
         **theme.theme_context(request.shop),
         "membership": membership, "form": form,
-        "gift": member_selectors.shop_birthday_gift(shop=request.shop),
+        "gift": member_selectors.shop_birthday_gift(shop=request.shop, membership=membership),
         "notice_days": settings.TROUW_BIRTHDAY_NOTICE_DAYS,
     })

@@ -3,14 +3,19 @@ change and remove levels — always with a preview of what happens to the member
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from loyalty import selectors as loyalty_selectors
 from loyalty.access import owner_required
+from loyalty.services.common import points_display
 
 from .. import selectors, services
 from ..forms import ProgramForm, tier_rows_for_page, tier_rows_from
@@ -55,6 +60,10 @@ def levels(request):
         "tier_errors": tier_errors, "preview": preview,
         "holders": _holders(shop, tiers),
         "program": program,
+        "multiplier_example": formats.localize_input(Decimal("1.25")),
+        "multiplier_none": formats.localize_input(Decimal("1.00")),
+        "usual_birthday_points": points_display(
+            loyalty_selectors.program_rules_in_force(shop=shop).birthday_points),
     }, status=400 if failed else 200)
 
 
