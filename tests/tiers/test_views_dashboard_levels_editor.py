@@ -10,6 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from loyalty.services import program_rules_update
 from tests.helpers import text
 from tiers.models import MAX_BIRTHDAY_POINTS, Tier
 
@@ -41,10 +42,16 @@ def gifts(shop) -> dict[str, int | None]:
 
 
 def test_the_owner_previews_and_saves_a_levels_birthday_points(owner_client, levels):
+    program_rules_update(shop=levels, by=None, birthday_points=250, birthday_window="day",
+                         birthday_days_before=0)
     rows = saved_rows(levels, Zilver={"birthday_points": "500"}, Goud={"birthday_points": "0"})
     preview = owner_client.post(url(levels), form(rows=rows, period="lifetime"))
     assert preview.status_code == 200
     assert 'value="500"' in text(preview)  # shown back as typed, for the save
+    listed = text(preview).split('id="preview-birthday"')[1].split("</ul>")[0]
+    assert "Brons: 250 points on their birthday" in listed  # the shop's usual gift
+    assert "Zilver: 500 points on their birthday" in listed
+    assert "Goud: no birthday points" in listed
     assert gifts(levels) == {"Brons": None, "Zilver": None, "Goud": None}  # nothing yet
 
     saved = owner_client.post(url(levels), form("save", rows=rows, period="lifetime"))
