@@ -121,6 +121,20 @@ def test_the_email_and_the_history_say_the_levels_amount(shop, four):
     assert "+1,000 points" in text(card) and "Birthday gift" in text(card)
 
 
+def test_the_highest_level_without_its_own_points_falls_back_to_the_shops(shop):
+    """Only Zilver has its own points: Goud's rank lies beyond them (on PostgreSQL past the
+    array's end) and gets the shop's 250, as Brons and a card without a level do."""
+    _gift_rules(shop, points=250)
+    tiers = [TIERS[0], TIERS[1], dict(TIERS[2], birthday_points="")]
+    cards = _cards(shop, {"none": None, "brons": "15.00", "zilver": "60.00", "goud": "110.00"},
+                   tiers=tiers)
+    assert cards["goud"].level_rank == 3
+    _give(shop)
+    gifts = dict(BirthdayGift.objects.values_list("membership_id", "points"))
+    assert gifts == {cards["none"].pk: 250, cards["brons"].pk: 250, cards["zilver"].pk: 500,
+                     cards["goud"].pk: 250}
+
+
 def test_a_level_of_zero_gives_no_points_and_without_a_voucher_no_gift(shop):
     _gift_rules(shop, points=250)
     tiers = [dict(TIERS[0], birthday_points="0"), TIERS[1]]
