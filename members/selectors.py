@@ -36,11 +36,12 @@ def shop_birthday_gift(*, shop: Shop, membership: Membership | None = None) -> s
 
 
 def birthday_notice(*, shop: Shop, birthday: dt.date | None,
-                    set_at: dt.datetime | None = None) -> str | None:
+                    set_at: dt.datetime | None = None,
+                    membership: Membership | None = None) -> str | None:
     """What to tell a member who just entered ``birthday``: that the gift starts next year
     when their coming birthday falls within the notice days; None when it counts, or when the
-    shop gives no birthday gift."""
-    if birthday is None or shop_birthday_gift(shop=shop) is None:
+    shop gives no birthday gift (to ``membership``'s level, when given)."""
+    if birthday is None or shop_birthday_gift(shop=shop, membership=membership) is None:
         return None
     set_at = set_at or timezone.now()
     counts_from = loyalty_services.birthday_counts_from(shop=shop, birthday=birthday,

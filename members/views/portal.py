@@ -91,7 +91,7 @@ def birthday(request):
         else:
             if changed:
                 notice = member_selectors.birthday_notice(
-                    shop=request.shop, birthday=membership.birthday,
+                    shop=request.shop, membership=membership, birthday=membership.birthday,
                     set_at=membership.birthday_set_at)
                 messages.success(request, _("Your birthday is saved.") if membership.birthday
                                  else _("Your birthday is removed."))

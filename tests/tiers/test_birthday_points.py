@@ -266,3 +266,19 @@ def test_the_portal_levels_page_lists_each_levels_birthday_gift(shop, four):
     assert "Goud" in body and "1,000 points on your birthday" in body
     assert "500 points on your birthday" in body
     assert body.count("on your birthday") == 2  # Brons has the shop's usual gift
+
+
+def test_a_member_whose_level_alone_gives_a_gift_is_told_when_it_starts(shop):
+    """The shop gives no birthday points, Zilver does: a Zilver member entering a birthday
+    too close now hears that it counts from next year; a member without a level hears
+    nothing (there is no gift to promise)."""
+    _gift_rules(shop, points=0)
+    cards = _cards(shop, {"none": None, "zilver": "60.00"})
+    for label, told in (("zilver", True), ("none", False)):
+        client = _member_at(shop, cards[label], f"{label}@example.com")
+        with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=UTC), tick=False):
+            response = client.post(reverse("portal:birthday", args=[shop.slug]),
+                                   {"birthday": "1990-06-10"}, follow=True,
+                                   headers={"accept-language": "en"})
+        assert response.status_code == 200
+        assert ("Your birthday gift starts next year" in text(response)) is told, label
