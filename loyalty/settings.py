@@ -465,6 +465,9 @@ TROUW_LEVEL_PROGRESS: str | None = "tiers.selectors.level_progress_many"
 # Who names a shop's levels by rank (``f(*, shop) -> {rank: name}``), for rewards kept for a
 # minimum level ("For members from level Zilver up.").
 TROUW_LEVEL_NAMES: str | None = "tiers.selectors.level_names"
+# Who gives a level its own birthday points (``f(*, shop) -> {rank: points}``, only the levels
+# that set them; empty without levels): the birthday job and its words, read once per shop run.
+TROUW_BIRTHDAY_POINTS_BY_LEVEL: str | None = "tiers.selectors.birthday_points_by_level"
 # Cards per transaction of the birthday job (locked, given and e-mailed together).
 TROUW_BIRTHDAY_BATCH_SIZE = int(os.environ.get("TROUW_BIRTHDAY_BATCH_SIZE", "1000"))
 if TROUW_BIRTHDAY_BATCH_SIZE < 1:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty import services as loyalty_services
-from loyalty.models import Shop
+from loyalty.models import Membership, Shop
 
 # Where a member can complain about how their data is handled, by the shop's country.
 SUPERVISORY_AUTHORITIES = {
@@ -25,20 +25,23 @@ SUPERVISORY_AUTHORITIES = {
 }
 
 
-def shop_birthday_gift(*, shop: Shop) -> str | None:
+def shop_birthday_gift(*, shop: Shop, membership: Membership | None = None) -> str | None:
     """What a member gets from ``shop`` on their birthday, in words ("250 points and a voucher
     for a free coffee"), or None: then the pages promise nothing and the birthday field stays
-    optional and neutral. The core's rules give the points; other apps add theirs
+    optional and neutral. The core's rules give the points (with ``membership``, its level's
+    own points when the level has them); other apps add theirs
     (settings.TROUW_BIRTHDAY_GIFT_EXTRAS)."""
-    return loyalty_services.birthday_gift_words(shop=shop)
+    return loyalty_services.birthday_gift_words(
+        shop=shop, level_rank=membership.level_rank if membership is not None else None)
 
 
 def birthday_notice(*, shop: Shop, birthday: dt.date | None,
-                    set_at: dt.datetime | None = None) -> str | None:
+                    set_at: dt.datetime | None = None,
+                    membership: Membership | None = None) -> str | None:
     """What to tell a member who just entered ``birthday``: that the gift starts next year
     when their coming birthday falls within the notice days; None when it counts, or when the
-    shop gives no birthday gift."""
-    if birthday is None or shop_birthday_gift(shop=shop) is None:
+    shop gives no birthday gift (to ``membership``'s level, when given)."""
+    if birthday is None or shop_birthday_gift(shop=shop, membership=membership) is None:
         return None
     set_at = set_at or timezone.now()
     counts_from = loyalty_services.birthday_counts_from(shop=shop, birthday=birthday,

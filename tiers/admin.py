@@ -16,7 +16,7 @@ class TierProgramAdmin(admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["name", "shop", "threshold", "multiplier", "colour"]
+    list_display = ["name", "shop", "threshold", "multiplier", "birthday_points", "colour"]
     list_filter = ["shop"]
 
 

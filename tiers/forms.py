@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from .models import MAX_GRACE_DAYS, MAX_TIERS, Downgrade, Measure, Period
 
-TIER_FIELDS = ("id", "name", "colour", "threshold", "multiplier", "perks")
+TIER_FIELDS = ("id", "name", "colour", "threshold", "multiplier", "perks", "birthday_points")
 EMPTY_ROWS = 2  # rows for new levels below the existing ones
 
 
@@ -47,26 +50,30 @@ def tier_rows_from(data) -> list[dict]:
 
 def tier_rows_for_page(tiers, submitted: list[dict] | None = None) -> list[dict]:
     """The rows to show: what was sent (after a refusal or for the preview), else the saved
-    tiers; then empty rows for new levels (up to the limit)."""
+    tiers; then empty rows for new levels (up to the limit). Numbers as the active language
+    writes them (1,25 in Dutch), which the services read back."""
     if submitted is not None:
         rows = [dict(row) for row in submitted]
     else:
         rows = [{"id": str(t.pk), "name": t.name, "colour": t.colour,
-                 "threshold": _plain(t.threshold), "multiplier": str(t.multiplier),
-                 "perks": t.perks} for t in tiers]
+                 "threshold": _plain(t.threshold),
+                 "multiplier": formats.localize_input(t.multiplier), "perks": t.perks,
+                 "birthday_points": "" if t.birthday_points is None else str(t.birthday_points)}
+                for t in tiers]
     free = max(0, min(EMPTY_ROWS, MAX_TIERS - len(rows)))
-    rows += [{"id": "", "name": "", "colour": "#b08d57", "threshold": "", "multiplier": "1.00",
-              "perks": ""} for _ in range(free)]
+    rows += [{"id": "", "name": "", "colour": "#b08d57", "threshold": "",
+              "multiplier": formats.localize_input(Decimal("1.00")), "perks": "",
+              "birthday_points": ""} for _ in range(free)]
     for index, row in enumerate(rows):
         row["index"] = index
     return rows
 
 
 def _plain(threshold) -> str:
-    """500 for 500.00 (points, visits), 42.50 for money."""
+    """500 for 500.00 (points, visits), 42.50 for money (42,50 in Dutch)."""
     if threshold == threshold.to_integral_value():
         return str(int(threshold))
-    return f"{threshold:.2f}"
+    return formats.localize_input(threshold.quantize(Decimal("0.01")))
 
 
 class ManualLevelForm(forms.Form):

@@ -48,6 +48,7 @@ MAX_TIERS = 10
 MIN_MULTIPLIER = Decimal("1.00")
 MAX_MULTIPLIER = Decimal("10.00")
 MAX_GRACE_DAYS = 365
+MAX_BIRTHDAY_POINTS = 100_000  # a level's birthday gift, at most
 
 
 class TierProgram(models.Model):
@@ -107,6 +108,12 @@ class Tier(models.Model):
     multiplier = models.DecimalField(_("earn multiplier"), max_digits=4, decimal_places=2,
                                      default=Decimal("1.00"))
     perks = models.TextField(_("perks"), blank=True, max_length=500)
+    # This level's birthday points instead of the shop's (empty: the shop's usual gift; 0: no
+    # points on this level, the shop's birthday voucher still comes).
+    birthday_points = models.PositiveIntegerField(
+        _("birthday points"), null=True, blank=True,
+        help_text=_("Empty: the shop's usual birthday points. 0: no birthday points at this "
+                    "level."))
 
     objects = TierQuerySet.as_manager()
 
@@ -125,6 +132,10 @@ class Tier(models.Model):
                                    multiplier__lte=MAX_MULTIPLIER),
                 name="tier_multiplier_range"),
             models.CheckConstraint(condition=~models.Q(name=""), name="tier_name_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(birthday_points__isnull=True)
+                | models.Q(birthday_points__lte=MAX_BIRTHDAY_POINTS),
+                name="tier_birthday_points_range"),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ class TierView:
     multiplier: Decimal
     perks: str
     rank: int
+    birthday_points: int | None = None  # None: the shop's usual birthday points
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def program_load(*, shop: Shop) -> ProgramView | None:
         return None
     tiers = tuple(
         TierView(id=t.pk, name=t.name, colour=t.colour, threshold=t.threshold,
-                 multiplier=t.multiplier, perks=t.perks, rank=rank)
+                 multiplier=t.multiplier, perks=t.perks, rank=rank,
+                 birthday_points=t.birthday_points)
         for rank, t in enumerate(Tier.objects.for_shop(shop).order_by("threshold"), start=1))
     return ProgramView(enabled=row.enabled, measure=row.measure, period=row.period,
                        downgrade=row.downgrade, grace_days=row.grace_days, tiers=tiers)
@@ -399,6 +401,17 @@ def level_names(*, shop: Shop) -> dict[int, str]:
     """The shop's levels by rank (settings.TROUW_LEVEL_NAMES, for the rewards app)."""
     program = program_for(shop=shop)
     return {tier.rank: tier.name for tier in program.tiers} if program else {}
+
+
+def birthday_points_by_level(*, shop: Shop) -> dict[int, int]:
+    """The levels' own birthday points by rank (settings.TROUW_BIRTHDAY_POINTS_BY_LEVEL, for
+    the core's birthday job and its words): only the levels that set them; empty when the shop
+    has no levels on."""
+    program = program_active(shop=shop)
+    if program is None:
+        return {}
+    return {tier.rank: tier.birthday_points for tier in program.tiers
+            if tier.birthday_points is not None}
 
 
 def level_changes_for(*, membership: Membership):

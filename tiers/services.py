@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from loyalty.localdays import local_date, months_add, shop_zone
@@ -28,6 +28,7 @@ from loyalty.services.common import points_display
 
 from . import selectors
 from .models import (
+    MAX_BIRTHDAY_POINTS,
     MAX_GRACE_DAYS,
     MAX_MULTIPLIER,
     MAX_TIERS,
@@ -63,6 +64,7 @@ class TierInput:
     multiplier: Decimal
     perks: str = ""
     rank: int = 0
+    birthday_points: int | None = None  # None: the shop's usual birthday points
 
     @property
     def key(self):
@@ -121,9 +123,30 @@ def _multiplier_parse(value, index: int) -> Decimal:
     if number is None or not MIN_MULTIPLIER <= number <= MAX_MULTIPLIER or (
             number.as_tuple().exponent < -2):
         raise ValidationError({"tiers": [_(
-            "Level %(n)s: the earn multiplier is a number from 1.00 to 10.00, such as 1.25.")
-            % {"n": index}]})
+            "Level %(n)s: the earn multiplier is a number from %(min)s to %(max)s, such as "
+            "%(example)s.") % {"n": index, "min": formats.localize_input(MIN_MULTIPLIER),
+                               "max": formats.localize_input(MAX_MULTIPLIER),
+                               "example": formats.localize_input(Decimal("1.25"))}]})
     return number.quantize(Decimal("0.01"))
+
+
+def _birthday_points_parse(value, index: int) -> int | None:
+    """A level's birthday points: empty is the shop's usual gift (None); else a whole number
+    from 0 to MAX_BIRTHDAY_POINTS, grouped as the language writes it (1.000 or 1,000)."""
+    text = str(value if value is not None else "").strip()
+    for space in (" ", "\u00a0", "\u202f"):
+        text = text.replace(space, "")
+    if not text:
+        return None
+    digits = text.replace(".", "").replace(",", "")
+    grouped = all(len(group) == 3 for group in text.replace(",", ".").split(".")[1:])
+    if not digits.isascii() or not digits.isdigit() or not grouped or (
+            int(digits) > MAX_BIRTHDAY_POINTS):
+        raise ValidationError({"tiers": [_(
+            "Level %(n)s: the birthday points are a whole number from 0 to %(max)s, or empty "
+            "for the shop's usual birthday gift.") % {
+            "n": index, "max": points_display(MAX_BIRTHDAY_POINTS)}]})
+    return int(digits)
 
 
 def program_input_clean(*, enabled, measure, period, downgrade, grace_days,
@@ -167,7 +190,8 @@ def program_input_clean(*, enabled, measure, period, downgrade, grace_days,
         cleaned.append(TierInput(
             id=int(tier_id) if tier_id not in (None, "") else None, name=name,
             colour=colour.lower(), threshold=_threshold_parse(row.get("threshold"), measure, index),
-            multiplier=_multiplier_parse(row.get("multiplier"), index), perks=perks))
+            multiplier=_multiplier_parse(row.get("multiplier"), index), perks=perks,
+            birthday_points=_birthday_points_parse(row.get("birthday_points"), index)))
     if len(cleaned) > MAX_TIERS:
         raise ValidationError({"tiers": [_("At most %(max)s levels.") % {"max": MAX_TIERS}]})
     names = [t.name.casefold() for t in cleaned]
@@ -290,13 +314,16 @@ def _tiers_write(*, shop: Shop, data: ProgramInput) -> set[int]:
             row = by_pk[tier.id]
             row.name, row.colour, row.threshold = tier.name, tier.colour, tier.threshold
             row.multiplier, row.perks = tier.multiplier, tier.perks
+            row.birthday_points = tier.birthday_points
             updated.append(row)
-    Tier.objects.bulk_update(updated, ["name", "colour", "threshold", "multiplier", "perks"])
+    Tier.objects.bulk_update(updated, ["name", "colour", "threshold", "multiplier", "perks",
+                                       "birthday_points"])
     for tier in data.tiers:
         if tier.id is None:
             tier.id = Tier.objects.create(
                 shop=shop, name=tier.name, colour=tier.colour, threshold=tier.threshold,
-                multiplier=tier.multiplier, perks=tier.perks).pk
+                multiplier=tier.multiplier, perks=tier.perks,
+                birthday_points=tier.birthday_points).pk
     return set(by_pk) - kept
 
 

@@ -24,6 +24,7 @@ from .api_keys import (
 )
 from .birthdays import (
     birthday_counts_from,
+    birthday_gift_by_level_lines,
     birthday_gift_date,
     birthday_gift_sentence,
     birthday_gift_words,
@@ -119,6 +120,7 @@ __all__ = [
     "api_key_revoke",
     "birthday_counts_from",
     "birthday_gift_date",
+    "birthday_gift_by_level_lines",
     "birthday_gift_sentence",
     "birthday_gift_words",
     "birthday_gifts_give",

@@ -124,17 +124,41 @@ def birthday_gift_extras_words(*, shop: Shop) -> list[str]:
     return words
 
 
-def birthday_gift_words(*, shop: Shop, rules: ProgramRules | None = None) -> str | None:
+def birthday_points_by_level(*, shop: Shop) -> dict[int, int]:
+    """The birthday points of the levels that give their own ({level rank: points}), from the
+    app named in ``TROUW_BIRTHDAY_POINTS_BY_LEVEL`` (tiers); empty without levels (a shop
+    without levels on costs no query)."""
+    path = getattr(settings, "TROUW_BIRTHDAY_POINTS_BY_LEVEL", None)
+    if not path or not shop.levels_enabled:
+        return {}
+    return dict(import_string(path)(shop=shop) or {})
+
+
+def birthday_points_for(*, rules: ProgramRules, by_level: dict[int, int],
+                        level_rank: int | None) -> int:
+    """A card's birthday points: its level's own (``by_level``), else the shop's."""
+    return by_level.get(level_rank or 0, rules.birthday_points)
+
+
+def _points_words(*, rules: ProgramRules, points: int) -> str:
+    if rules.is_stamp_card:
+        return ngettext("%(points)s stamp", "%(points)s stamps", points) % {
+            "points": points_display(points)}
+    return ngettext("%(points)s point", "%(points)s points", points) % {
+        "points": points_display(points)}
+
+
+def birthday_gift_words(*, shop: Shop, rules: ProgramRules | None = None,
+                        level_rank: int | None = None) -> str | None:
     """What a member gets on their birthday, in words ("250 points and a voucher for a free
-    coffee"), or None when the shop gives no birthday gift."""
+    coffee"), or None when the shop gives no birthday gift. With ``level_rank``, what a card
+    at that level gets (its level's own birthday points, when it has them)."""
     rules = rules or program_rules_current(shop=shop)
+    by_level = birthday_points_by_level(shop=shop) if level_rank else {}
+    points = birthday_points_for(rules=rules, by_level=by_level, level_rank=level_rank)
     parts = []
-    if rules.birthday_points:
-        parts.append(ngettext("%(points)s point", "%(points)s points",
-                              rules.birthday_points) % {
-            "points": points_display(rules.birthday_points)} if not rules.is_stamp_card
-            else ngettext("%(points)s stamp", "%(points)s stamps", rules.birthday_points) % {
-                "points": points_display(rules.birthday_points)})
+    if points:
+        parts.append(_points_words(rules=rules, points=points))
     parts.extend(birthday_gift_extras_words(shop=shop))
     if not parts:
         return None
@@ -148,6 +172,8 @@ def birthday_gift_sentence(*, shop: Shop, rules: ProgramRules | None = None) -> 
     before their birthday, from 06:00."."""
     rules = rules or program_rules_current(shop=shop)
     gift = birthday_gift_words(shop=shop, rules=rules)
+    if gift is None and any(birthday_points_by_level(shop=shop).values()):
+        gift = _("their level's birthday points")
     if gift is None:
         return _("Members get no birthday gift.")
     if rules.birthday_window == BirthdayWindow.DAYS_BEFORE:
@@ -162,6 +188,26 @@ def birthday_gift_sentence(*, shop: Shop, rules: ProgramRules | None = None) -> 
         return _("Members get %(gift)s on the first day of their birthday month, from "
                  "06:00.") % {"gift": gift}
     return _("Members get %(gift)s on their birthday, from 06:00.") % {"gift": gift}
+
+
+def birthday_gift_by_level_lines(*, shop: Shop, rules: ProgramRules | None = None) -> list[str]:
+    """The levels that give their own birthday points, in words, lowest first: ["Goud: 500
+    points on their birthday", "Brons: no birthday points"]. Empty without such levels."""
+    by_level = birthday_points_by_level(shop=shop)
+    if not by_level:
+        return []
+    rules = rules or program_rules_current(shop=shop)
+    path = getattr(settings, "TROUW_LEVEL_NAMES", None)
+    names = import_string(path)(shop=shop) if path else {}
+    lines = []
+    for rank, points in sorted(by_level.items()):
+        name = names.get(rank) or _("Level %(rank)s") % {"rank": rank}
+        if points:
+            lines.append(_("%(level)s: %(gift)s on their birthday") % {
+                "level": name, "gift": _points_words(rules=rules, points=points)})
+        else:
+            lines.append(_("%(level)s: no birthday points") % {"level": name})
+    return lines
 
 
 # --- The job ---------------------------------------------------------------------------------
@@ -199,10 +245,11 @@ def _due_celebrations(*, rules: ProgramRules, through: dt.date,
 
 
 def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
-                  since: dt.date | None = None) -> list[tuple[int, dt.date]]:
+                  since: dt.date | None = None, who: Q | None = None) -> list[tuple[int, dt.date]]:
     """(membership id, day celebrated) of every member whose gift is due by ``through`` (the
     shop's local date; with ``since``, on that day or later) and not given: one indexed query
-    (the index on shop, month(birthday), day(birthday)), in id order."""
+    (the index on shop, month(birthday), day(birthday)), in id order. ``who`` narrows it to
+    the cards that get a gift at all (by their level)."""
     celebrations = _due_celebrations(rules=rules, through=through, since=since)
     if not celebrations:
         return []
@@ -221,6 +268,7 @@ def birthdays_due(*, shop: Shop, rules: ProgramRules, through: dt.date,
     last_gift = (BirthdayGift.objects.filter(membership=OuterRef("pk"))
                  .order_by("-birthday").values("birthday")[:1])
     rows = (Membership.objects.filter(shop=shop, birthday__isnull=False).filter(match)
+            .filter(who or Q())
             .annotate(last_gift=Subquery(last_gift))
             .values_list("pk", "birthday", "last_gift").order_by("pk"))
     wanted = set(celebrations)
@@ -349,15 +397,16 @@ def _points_write(*, rules: ProgramRules, gift_of: dict[int, int],
     return dict(linked)
 
 
-# What the batch reads of each card: its balance (the cap) and what the e-mail needs.
+# What the batch reads of each card: its balance (the cap, last), its level (the level's own
+# birthday points) and what the e-mail needs.
 _MEMBER_FIELDS = ("id", "shop_id", "card_number", "name", "email", "language",
-                  "marketing_consent", "points_balance")
+                  "marketing_consent", "level_rank", "points_balance")
 # What a batch returns of each gift it wrote: the gift's row, then its card's _MEMBER_FIELDS
 # (the balance after the gift).
 _GIFT_FIELDS = ("id", "membership_id", "year", "birthday", "points", "entry_id")
 
 
-def _batch_write_statements(*, shop: Shop, rules: ProgramRules,
+def _batch_write_statements(*, shop: Shop, rules: ProgramRules, by_level: dict[int, int],
                             batch: list[tuple[int, dt.date]], now: dt.datetime) -> list[tuple]:
     """The batch's writes in a few statements, on any database: lock the cards (id order),
     insert the gifts (skipping those that exist), then for the inserted ones their entries,
@@ -372,7 +421,9 @@ def _batch_write_statements(*, shop: Shop, rules: ProgramRules,
     rows = []
     for pk, member in members.items():
         room = max(MAX_BALANCE - member[-1], 0)
-        points = min(rules.birthday_points, room)  # a full card gets what still fits
+        gift = birthday_points_for(rules=rules, by_level=by_level,
+                                   level_rank=member[_MEMBER_FIELDS.index("level_rank")])
+        points = min(gift, room)  # a full card gets what still fits
         celebrated = celebrated_of[pk]
         rows.append((pk, celebrated.year, celebrated, points))
     inserted = _gifts_insert(shop=shop, rows=rows, now=now)
@@ -400,7 +451,8 @@ WITH cards AS (
     ORDER BY {q("id")} FOR UPDATE
 ), due AS (
     SELECT c.{q("id")} AS m, r.y, r.d,
-           LEAST(%(points)s, GREATEST(%(max)s - c.{q("points_balance")}, 0)) AS p
+           LEAST(COALESCE((%(levels)s::int[])[c.{q("level_rank")}], %(points)s),
+                 GREATEST(%(max)s - c.{q("points_balance")}, 0)) AS p
     FROM cards c JOIN unnest(%(ids)s::bigint[], %(years)s::int[], %(days)s::date[])
          AS r(m, y, d) ON r.m = c.{q("id")}
 ), gifts AS (
@@ -436,10 +488,11 @@ FROM gifts g JOIN cards c ON c.{q("id")} = g.{q("membership_id")}
 ORDER BY g.{q("membership_id")}"""  # noqa: S608 (identifiers only)
 
 
-def _batch_write_one_statement(*, shop: Shop, rules: ProgramRules,
+def _batch_write_one_statement(*, shop: Shop, rules: ProgramRules, by_level: dict[int, int],
                                batch: list[tuple[int, dt.date]],
                                now: dt.datetime) -> list[tuple]:
-    """What ``_batch_write_statements`` does, in one round trip (PostgreSQL)."""
+    """What ``_batch_write_statements`` does, in one round trip (PostgreSQL). The levels' own
+    points are an array by rank (NULL: the shop's points; rank 0 or beyond it reads NULL)."""
     expires_at, inactivity_months = lot_terms(rules=rules, time_zone=shop.time_zone,
                                               earned_at=now, available_at=now)
     entry_table = LedgerEntry._meta.db_table
@@ -450,6 +503,7 @@ def _batch_write_one_statement(*, shop: Shop, rules: ProgramRules,
         "shop": shop.pk, "ids": [pk for pk, _day in batch],
         "years": [day.year for _pk, day in batch], "days": [day for _pk, day in batch],
         "points": rules.birthday_points, "max": MAX_BALANCE,
+        "levels": [by_level.get(rank) for rank in range(1, max(by_level, default=0) + 1)],
         "extras": BirthdayGift._meta.get_field("extras").get_db_prep_save([], connection),
         "at": now, "sequence": sequence, "kind": EntryKind.BIRTHDAY,
         "expires": expires_at, "months": inactivity_months,
@@ -463,15 +517,15 @@ def _from_row(model, names: tuple[str, ...], values) -> models.Model:
     return model.from_db("default", fields, [value_of[name] for name in fields])
 
 
-def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.date]],
-                now: dt.datetime, run: BirthdayRun) -> None:
+def _batch_give(*, shop: Shop, rules: ProgramRules, by_level: dict[int, int],
+                batch: list[tuple[int, dt.date]], now: dt.datetime, run: BirthdayRun) -> None:
     """One batch, one transaction: lock the cards (id order), insert the new gifts, then their
     points (entries, lots, balances) — on PostgreSQL in one statement — and, for the gifts
     really written, the ``birthday`` moment and the e-mails."""
     write = (_batch_write_one_statement if connection.vendor == "postgresql"
              else _batch_write_statements)
     with transaction.atomic():
-        written = write(shop=shop, rules=rules, batch=batch, now=now)
+        written = write(shop=shop, rules=rules, by_level=by_level, batch=batch, now=now)
         if not written:
             return
         width = len(_GIFT_FIELDS)
@@ -495,6 +549,15 @@ def _batch_give(*, shop: Shop, rules: ProgramRules, batch: list[tuple[int, dt.da
         run.points += sum(g.points for g in gifts)
 
 
+def _who_gets_points(rules: ProgramRules, by_level: dict[int, int]) -> Q | None:
+    """Without a voucher, the cards whose level gives them birthday points (a level of 0
+    points, or no points from the shop for the others, is no gift and no e-mail)."""
+    nothing = [rank for rank, points in by_level.items() if not points]
+    if rules.birthday_points:
+        return ~Q(level_rank__in=nothing) if nothing else None
+    return Q(level_rank__in=[rank for rank, points in by_level.items() if points])
+
+
 def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
                         batch_size: int | None = None) -> BirthdayRun:
     """Give ``shop``'s birthday gifts that are due: today's from 06:00 on the shop's clock, and
@@ -506,7 +569,9 @@ def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
     local = shop_local_now(shop=shop, now=now)
     run = BirthdayRun(shop_id=shop.pk, local_date=local.date())
     rules = program_rules_current(shop=shop)
-    if rules.birthday_points or birthday_gift_extras_words(shop=shop):
+    by_level = birthday_points_by_level(shop=shop)  # once per run: {level rank: points}
+    extras = bool(birthday_gift_extras_words(shop=shop))
+    if rules.birthday_points or extras or any(by_level.values()):
         through = local.date() if local.hour >= GIFT_HOUR else local.date() - dt.timedelta(days=1)
         # The days up to the mark were given by a completed run under these rules: a birthday
         # entered since then falls within the notice days and counts from next year, so only
@@ -516,11 +581,12 @@ def birthday_gifts_give(*, shop: Shop, now: dt.datetime | None = None,
                 .values_list("birthdays_given_through", flat=True).first()
                 if _mark_holds(rules) else None)
         since = mark + dt.timedelta(days=1) if mark else None
-        due = birthdays_due(shop=shop, rules=rules, through=through, since=since)
+        due = birthdays_due(shop=shop, rules=rules, through=through, since=since,
+                            who=None if extras else _who_gets_points(rules, by_level))
         run.due = len(due)
         for start in range(0, len(due), batch_size):
-            _batch_give(shop=shop, rules=rules, batch=due[start:start + batch_size], now=now,
-                        run=run)
+            _batch_give(shop=shop, rules=rules, by_level=by_level,
+                        batch=due[start:start + batch_size], now=now, run=run)
         if _mark_holds(rules) and (not mark or mark < through):
             # Only while these rules are in force, and never backwards (two runs at once).
             (Shop.objects.filter(pk=shop.pk, current_rules=rules)

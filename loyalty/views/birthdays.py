@@ -43,5 +43,6 @@ def birthday_gift(request):
     return render(request, "loyalty/dashboard/birthday.html", {
         "form": form,
         "sentence": services.birthday_gift_sentence(shop=shop, rules=rules),
+        "level_lines": services.birthday_gift_by_level_lines(shop=shop, rules=rules),
         "notice_days": settings.TROUW_BIRTHDAY_NOTICE_DAYS,
     }, status=status)

@@ -68,6 +68,8 @@ def how_it_works(request):
                                                        currency=request.shop.currency),
         "stamps": summary["stamps"],
         "bonus_events": events.events_shown(rules=rules),
+        "birthday_gift": member_selectors.shop_birthday_gift(shop=request.shop,
+                                                             membership=request.membership),
     })
 
 
@@ -89,7 +91,7 @@ def birthday(request):
         else:
             if changed:
                 notice = member_selectors.birthday_notice(
-                    shop=request.shop, birthday=membership.birthday,
+                    shop=request.shop, membership=membership, birthday=membership.birthday,
                     set_at=membership.birthday_set_at)
                 messages.success(request, _("Your birthday is saved.") if membership.birthday
                                  else _("Your birthday is removed."))
@@ -99,6 +101,6 @@ def birthday(request):
     return render(request, "members/portal/birthday.html", {
         **theme.theme_context(request.shop),
         "membership": membership, "form": form,
-        "gift": member_selectors.shop_birthday_gift(shop=request.shop),
+        "gift": member_selectors.shop_birthday_gift(shop=request.shop, membership=membership),
         "notice_days": settings.TROUW_BIRTHDAY_NOTICE_DAYS,
     })

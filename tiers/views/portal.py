@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
+from loyalty import services as loyalty_services
 from loyalty.access import member_required
 
 from .. import selectors
@@ -19,7 +20,9 @@ def level_context(membership) -> dict:
     rows = [{"tier": tier, "from": selectors.measure_words(
         measure=program.measure, value=tier.threshold, currency=shop.currency),
         "current": overview["current"] is not None and tier.id == overview["current"].id,
-        "multiplier_extra": tier.multiplier > 1} for tier in program.tiers]
+        "multiplier_extra": tier.multiplier > 1,
+        "birthday_gift": loyalty_services.birthday_gift_words(shop=shop, level_rank=tier.rank)
+        if tier.birthday_points is not None else None} for tier in program.tiers]
     return {"overview": overview, "rows": rows,
             "keep_sentence": selectors.keep_sentence(overview["keep"])}
 
