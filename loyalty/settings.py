@@ -391,8 +391,10 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
 TROUW_EFFECTS: dict[str, list[str]] = {
     # Badges first: a badge's bonus points count towards the level decided after them.
-    "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up"],
-    "refund": ["tiers.badges.services.badges_refund_check", "tiers.services.refund_level_back"],
+    "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up",
+                 "charity.services.purchase_donate"],
+    "refund": ["tiers.badges.services.badges_refund_check", "tiers.services.refund_level_back",
+               "charity.services.refund_donation_back"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
