@@ -122,6 +122,31 @@ def _charity_values(*, name, description, website, registration_kind,
             "registration_kind": kind, "registration_number": number}
 
 
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def _logo_check(logo) -> None:
+    """An uploaded logo: an image of a known format, 2 MB at most."""
+    if not logo:
+        return
+    if logo.size > LOGO_MAX_BYTES:
+        raise field_error("logo", _("The logo may be 2 MB at most."))
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        logo.seek(0)
+        with Image.open(logo) as picture:
+            picture.verify()
+            kind = picture.format
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise field_error("logo", _("Upload a JPEG, PNG, WebP or GIF image.")) from None
+    finally:
+        logo.seek(0)
+    if kind not in LOGO_FORMATS:
+        raise field_error("logo", _("Upload a JPEG, PNG, WebP or GIF image."))
+
+
 def _program_lock(shop: Shop) -> CharityProgram:
     """The shop's program row, locked (created, switched off, when the shop has none)."""
     CharityProgram.objects.get_or_create(shop=shop)
@@ -139,6 +164,7 @@ def charity_create(*, shop: Shop, name: str, description: str = "", website: str
     values = _charity_values(name=name, description=description, website=website,
                              registration_kind=registration_kind,
                              registration_number=registration_number)
+    _logo_check(logo)
     try:
         with transaction.atomic():
             _program_lock(shop)  # the count below holds until the commit
@@ -166,6 +192,7 @@ def charity_update(*, shop: Shop, charity_id: int, name: str, description: str =
     values = _charity_values(name=name, description=description, website=website,
                              registration_kind=registration_kind,
                              registration_number=registration_number)
+    _logo_check(logo)
     try:
         with transaction.atomic():
             _program_lock(shop)
