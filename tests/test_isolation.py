@@ -31,6 +31,8 @@ from charity.services import (
     membership_charity_choose,
     points_donate,
     program_configure,
+)
+from charity.services import (
     program_input_clean as charity_program_input_clean,
 )
 from loyalty.access import AUDIENCE_ATTR, Audience
