@@ -480,7 +480,10 @@ def purchase_donate(*, purchase) -> list[Donation]:
                          currency=extras.get("donation_currency"))
     if program is None or not program.enabled:
         return []
-    month = selectors.month_of(purchase.created_at or timezone.now(), shop.time_zone)
+    # A purchase made just before midnight that got the lock after its month was closed
+    # counts in the next one: nothing lands in a closed month.
+    month = _open_month(program=program, month=selectors.month_of(
+        purchase.created_at or timezone.now(), shop.time_zone))
     share = ZERO
     if purchase.membership_id is not None:
         share = shop_share_amount(program=program, amount=purchase.amount,
@@ -606,7 +609,7 @@ def points_donate(*, shop: Shop, membership_id: int, points, charity_id=None,
         except IntegrityError:
             raise loyalty_services.DuplicateRequest(None) from None
         now = timezone.now()
-        month = selectors.month_of(now, shop.time_zone)
+        month = _open_month(program=program, month=selectors.month_of(now, shop.time_zone))
         lines = []
         for (charity, choice), part in zip(
                 recipients, _split(money, len(recipients), shop.currency), strict=True):

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loyalty.access import owner_required
@@ -146,7 +147,9 @@ def month_close(request, month: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("%(month)s is closed: %(count)s statement(s).") % {
+        messages.success(request, ngettext(
+            "%(month)s is closed: %(count)s statement.",
+            "%(month)s is closed: %(count)s statements.", len(statements)) % {
             "month": day.strftime("%Y-%m"), "count": len(statements)})
     return redirect("charity_month", shop_slug=request.shop.slug, month=month)
 

@@ -439,3 +439,24 @@ def test_reconcile_donations_reports_a_statement_that_differs_from_the_ledger(se
     Statement.objects.filter(pk=statement.pk).update(shop_funded=Decimal("9.99"))
     with pytest.raises(CommandError, match="1 problem"):
         call_command("reconcile_donations")
+
+
+def test_a_purchase_of_a_month_closed_meanwhile_counts_in_the_next(setup):
+    """The purchase's clock said 30 November, but the month was closed before its donation was
+    written (it waited for the program's lock): the line lands in December, not in the
+    closed month."""
+    shop, *_rest, card = setup
+    with time_machine.travel(NOVEMBER, tick=False):
+        buy(shop, card, "10.00")
+    with time_machine.travel(DECEMBER, tick=False):
+        services.month_close(shop=shop, month=dt.date(2026, 11, 1))
+    late = Purchase.objects.first()
+    late.pk, late.idempotency_key, late.created_at = None, None, NOVEMBER
+    late.shop = Shop.objects.get(pk=shop.pk)
+    late.extras = {}
+    late.save()
+    late.created_at = NOVEMBER  # auto_now_add stamped it now
+    assert selectors.month_of(late.created_at, shop.time_zone) == dt.date(2026, 11, 1)
+    [line] = services.purchase_donate(purchase=late)
+    assert line.month == dt.date(2026, 12, 1)
+    assert selectors.donations_reconcile() == []
