@@ -154,3 +154,37 @@ def donations_reconcile(*, shop=None) -> list[str]:
         problems.append(f"donation {donation['pk']}: not in its shop's currency")
     return problems
 
+
+
+def _impact_rows(donations) -> list[dict]:
+    """Per charity: what the shop and what the customer gave, net of what was taken back."""
+    rows = (donations.values("charity", "charity__name")
+            .annotate(shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+                      customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))
+            .order_by("charity__name", "charity"))
+    result = []
+    for row in rows:
+        shop_funded, customer_funded = (row["shop_funded"] or ZERO,
+                                        row["customer_funded"] or ZERO)
+        result.append({"charity_id": row["charity"], "name": row["charity__name"],
+                       "shop_funded": shop_funded, "customer_funded": customer_funded,
+                       "total": shop_funded + customer_funded})
+    return result
+
+
+def membership_impact(*, membership, year: int | None = None) -> list[dict]:
+    """What the member's purchases, round-ups and points have given, per charity (for the
+    portal's "My impact"; ``year``: the yearly summary, on the shop's clock)."""
+    donations = Donation.objects.filter(membership_id=membership.pk)
+    if year is not None:
+        donations = donations.filter(month__year=year)
+    return _impact_rows(donations)
+
+
+def shop_impact(*, shop, month: dt.date | None = None) -> list[dict]:
+    """The shop's totals per charity, all time or of one month: no personal data (for the
+    public impact page)."""
+    donations = Donation.objects.filter(shop=shop)
+    if month is not None:
+        donations = donations.filter(month=month)
+    return _impact_rows(donations)

@@ -443,8 +443,7 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels")),
-                         ("badges_list", _("Badges")), ("charity_program", _("Charity")),
-                         ("charity_months", _("Donations"))]
+                         ("badges_list", _("Badges")), ("charity_program", _("Charity"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
                       ("portal_achievements", _("Achievements"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]

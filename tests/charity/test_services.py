@@ -460,3 +460,21 @@ def test_a_purchase_of_a_month_closed_meanwhile_counts_in_the_next(setup):
     [line] = services.purchase_donate(purchase=late)
     assert line.month == dt.date(2026, 12, 1)
     assert selectors.donations_reconcile() == []
+
+
+def test_the_impact_per_member_and_per_shop_says_who_funded_what_net_of_refunds(setup):
+    shop, hope, trees, card = setup
+    other = MembershipFactory(shop=shop)
+    with time_machine.travel(NOVEMBER, tick=False):
+        mine = buy(shop, card, "30.00", extras={"donation_amount": "1.00"})   # 0.60 + 1.00
+        loyalty_services.purchase_refund(shop=shop, purchase_id=mine.pk, amount="15.00")
+    services.membership_charity_choose(membership=other, charity_id=trees.pk)
+    buy(shop, other, "10.00")                                                 # 0.20 to Trees
+    assert selectors.membership_impact(membership=card) == [
+        {"charity_id": hope.pk, "name": "Hope", "shop_funded": Decimal("0.30"),
+         "customer_funded": Decimal("1.00"), "total": Decimal("1.30")}]
+    assert selectors.membership_impact(membership=card, year=2025) == []
+    totals = {row["name"]: row["total"] for row in selectors.shop_impact(shop=shop)}
+    assert totals == {"Hope": Decimal("1.30"), "Trees": Decimal("0.20")}
+    november = selectors.shop_impact(shop=shop, month=dt.date(2026, 11, 1))
+    assert [row["name"] for row in november] == ["Hope"]
