@@ -368,7 +368,8 @@ OWN_PAGE_POSTS = {
                     "active": "on"},
     "tiers_member_level": {"tier": "", "reason": "isolation", "until": "2099-01-01"},
     "charity_edit": {"name": "Overgenomen", "active": "on"},
-    "charity_statement_paid": {"paid_on": "2026-01-01", "reference": "isolation"},
+    "charity_statement_paid": {"statement-{statement_id}-paid_on": "2026-01-01",
+                               "statement-{statement_id}-reference": "isolation"},
     "charity_points_gift_reverse": {"reason": "isolation"},
 }
 # Actions that answer an id not of the shop by sending the user back to the shop's own page with
@@ -425,7 +426,7 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
                                                                            "month"}:
             continue  # not a shop's page, or one that names nothing but the shop
         url = build_url(route, name, pattern, values)
-        body = {field: value.format(**victim["values"])
+        body = {field.format(**victim["values"]): value.format(**victim["values"])
                 for field, value in OWN_PAGE_POSTS.get(name, {}).items()}
         for who in PEOPLE_FOR[audience]:
             client.force_login(outsiders[who])

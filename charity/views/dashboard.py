@@ -115,17 +115,26 @@ def months(request):
     })
 
 
-def _month_context(shop, month: dt.date) -> dict:
+def _paid_form(statement, data=None) -> StatementPaidForm:
+    """Each statement's own form (its own field ids on the page)."""
+    return StatementPaidForm(data, prefix=f"statement-{statement.pk}")
+
+
+def _month_context(shop, month: dt.date, failed_form=None) -> dict:
     program_row = selectors.program_for(shop=shop)
     closed = selectors.month_is_closed(program=program_row, month=month)
+    statements = list(selectors.statements_for_month(shop=shop, month=month)) if closed else []
+    for statement in statements:
+        statement.paid_form = (failed_form if failed_form is not None
+                               and failed_form.prefix == f"statement-{statement.pk}"
+                               else _paid_form(statement))
     return {
         "month": month, "closed": closed,
         "totals": [] if closed else selectors.month_totals(shop=shop, month=month),
-        "statements": selectors.statements_for_month(shop=shop, month=month) if closed else [],
+        "statements": statements,
         "points_gifts": Donation.objects.filter(shop=shop, month=month,
                                                 kind=DonationKind.POINTS)
         .select_related("charity", "membership").prefetch_related("reversals"),
-        "paid_form": StatementPaidForm(),
     }
 
 
@@ -160,7 +169,7 @@ def statement_paid(request, statement_id: int):
     statement = selectors.statement_for_shop(shop=request.shop, statement_id=statement_id)
     if statement is None:
         raise Http404("No such statement")
-    form = StatementPaidForm(request.POST)
+    form = _paid_form(statement, request.POST)
     if form.is_valid():
         try:
             services.statement_mark_paid(shop=request.shop, statement_id=statement.pk,
@@ -168,8 +177,7 @@ def statement_paid(request, statement_id: int):
         except ValidationError as exc:
             add_errors(form, exc)
     if form.errors:
-        context = _month_context(request.shop, statement.month)
-        context.update(failed_form=form, failed_statement=statement.pk)
+        context = _month_context(request.shop, statement.month, failed_form=form)
         return render(request, "charity/dashboard/month.html", context, status=400)
     messages.success(request, _("The statement of %(name)s is marked paid.") % {
         "name": statement.charity.name})

@@ -173,11 +173,13 @@ def test_marking_a_statement_paid_needs_a_date_and_a_reference(owner_client, sho
     with time_machine.travel(DECEMBER, tick=False):
         [statement] = services.month_close(shop=shop, month=dt.date(2026, 11, 1))
     url = reverse("charity_statement_paid", args=[shop.slug, statement.pk])
-    response = owner_client.post(url, {"paid_on": "", "reference": ""})
+    prefix = f"statement-{statement.pk}"
+    response = owner_client.post(url, {f"{prefix}-paid_on": "", f"{prefix}-reference": ""})
     assert response.status_code == 400
     assert "Enter the date it was paid." in text(response)
     assert Statement.objects.get().paid_on is None
-    response = owner_client.post(url, {"paid_on": "2026-12-01", "reference": "NL-2026-11"})
+    response = owner_client.post(url, {f"{prefix}-paid_on": "2026-12-01",
+                                       f"{prefix}-reference": "NL-2026-11"})
     assert response.status_code == 302
     statement = Statement.objects.get()
     assert (statement.paid_on, statement.paid_reference) == (dt.date(2026, 12, 1), "NL-2026-11")
