@@ -172,6 +172,9 @@ class Shop(models.Model):
     # Whether the shop has an active badge (the tiers app's badges), as they last wrote it: the
     # same for the badges' purchase effect — a shop without badges costs the earn no query.
     badges_enabled = models.BooleanField(default=False, editable=False)
+    # Whether the shop's charity program is on, as the charity app last wrote it: the same for
+    # its purchase effect — a shop without the program costs the earn no query.
+    charity_enabled = models.BooleanField(default=False, editable=False)
 
     objects = ShopQuerySet.as_manager()
 

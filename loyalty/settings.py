@@ -391,8 +391,10 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
 TROUW_EFFECTS: dict[str, list[str]] = {
     # Badges first: a badge's bonus points count towards the level decided after them.
-    "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up"],
-    "refund": ["tiers.badges.services.badges_refund_check", "tiers.services.refund_level_back"],
+    "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up",
+                 "charity.services.purchase_donate"],
+    "refund": ["tiers.badges.services.badges_refund_check", "tiers.services.refund_level_back",
+               "charity.services.refund_donation_back"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
@@ -441,7 +443,7 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels")),
-                         ("badges_list", _("Badges"))]
+                         ("badges_list", _("Badges")), ("charity_program", _("Charity"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
                       ("portal_achievements", _("Achievements"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]

@@ -63,6 +63,7 @@ urlpatterns = [
     path("", include("rewards.urls")),
     path("", include("tiers.badges.urls")),
     path("", include("tiers.urls")),
+    path("", include("charity.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", public_view(set_language), name="set_language"),
     path("api/schema/", public_view(SpectacularAPIView.as_view()), name="api-schema"),

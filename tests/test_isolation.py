@@ -25,6 +25,16 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from charity.models import Charity, CharityChoice, CharityProgram, Donation, Statement
+from charity.services import (
+    charity_create,
+    membership_charity_choose,
+    points_donate,
+    program_configure,
+)
+from charity.services import (
+    program_input_clean as charity_program_input_clean,
+)
 from loyalty.access import AUDIENCE_ATTR, Audience
 from loyalty.models import (
     ApiKey,
@@ -104,9 +114,23 @@ def victim(db):
     program_save(shop=shop, data=program_input_clean(  # levels: the member reaches Geheim-goud
         enabled=True, measure="amount", period="year", downgrade="one", grace_days=0,
         tiers=[{"name": "Geheim-goud", "threshold": "20.00", "multiplier": "1.50"}]))
+    # The charity program: a charity, a donation of points and a closed month's statement.
+    charity = charity_create(shop=shop, name="Geheim goed doel")
+    program_configure(shop=shop, data=charity_program_input_clean(
+        enabled=True, mode="beside", rule_kind="percent", rule_value="2",
+        points_per_unit=10, round_up_max="5"))
+    membership_charity_choose(membership=member, charity_id=charity.pk)
+    [gift] = points_donate(shop=shop, membership_id=member.pk, points=10)
+    statement = Statement.objects.create(shop=shop, charity=charity, month=gift.month,
+                                         currency=shop.currency, donations_count=1,
+                                         shop_funded=gift.amount, closed_at=gift.created_at)
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {
+            "charity_id": charity.pk,
+            "donation_id": gift.pk,
+            "statement_id": statement.pk,
+            "month": gift.month.strftime("%Y-%m"),
             "shop_slug": shop.slug,
             "staff_id": staff.pk,
             "invitation_id": invitation.pk,
@@ -203,6 +227,11 @@ def snapshot():
         sorted(TierProgram.objects.values_list("pk", "enabled", "measure", "period")),
         sorted(Tier.objects.values_list("pk", "name", "threshold", "multiplier")),
         sorted(TierState.objects.values_list("pk", "tier_id")), LevelChange.objects.count(),
+        sorted(Charity.objects.values_list("pk", "name", "active", "is_default")),
+        sorted(CharityProgram.objects.values_list("pk", "enabled", "rule_value",
+                                                  "closed_through")),
+        CharityChoice.objects.count(), Donation.objects.count(),
+        sorted(Statement.objects.values_list("pk", "paid_on", "paid_reference")),
     )
 
 
@@ -338,6 +367,10 @@ OWN_PAGE_POSTS = {
     "badges_edit": {"name": "Overgenomen", "icon": "star", "count": "1", "bonus_points": "0",
                     "active": "on"},
     "tiers_member_level": {"tier": "", "reason": "isolation", "until": "2099-01-01"},
+    "charity_edit": {"name": "Overgenomen", "active": "on"},
+    "charity_statement_paid": {"statement-{statement_id}-paid_on": "2026-01-01",
+                               "statement-{statement_id}-reference": "isolation"},
+    "charity_points_gift_reverse": {"reason": "isolation"},
 }
 # Actions that answer an id not of the shop by sending the user back to the shop's own page with
 # an error message (the other pages answer 404).
@@ -354,7 +387,7 @@ def victim_markers(victim, *, card_number: bool = True) -> list[bytes]:
     """What of the victim's no answer may show. (HTML pages may repeat the URL they were asked
     for, card number and all: that is what the intruder typed, not what the page found.)"""
     markers = [b"Bakkerij Geheim", b"Geheime Klant", b"Geheime taart", b"geheim.example",
-               b"Geheim-goud"]
+               b"Geheim-goud", b"Geheim goed doel"]
     return markers + ([victim["values"]["card_number"].encode()] if card_number else [])
 
 
@@ -388,10 +421,12 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
     checked = set()
     for route, name, pattern, namespace in all_patterns():
         audience = audience_of(pattern, namespace)
-        if audience not in PEOPLE_FOR or not url_params(route, pattern) - {"shop_slug"}:
+        # A month (the charity's statements) is no object of a shop: every shop has its own.
+        if audience not in PEOPLE_FOR or not url_params(route, pattern) - {"shop_slug",
+                                                                           "month"}:
             continue  # not a shop's page, or one that names nothing but the shop
         url = build_url(route, name, pattern, values)
-        body = {field: value.format(**victim["values"])
+        body = {field.format(**victim["values"]): value.format(**victim["values"])
                 for field, value in OWN_PAGE_POSTS.get(name, {}).items()}
         for who in PEOPLE_FOR[audience]:
             client.force_login(outsiders[who])
@@ -403,7 +438,8 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
         checked.add(name)
     assert {"dashboard:member", "counter:earn", "counter:undo", "rewards_edit",
             "counter_voucher_use", "portal_claim", "portal_voucher_cancel", "badges_edit",
-            "badges_toggle"} <= checked
+            "badges_toggle", "charity_edit", "charity_statement_paid",
+            "charity_points_gift_reverse"} <= checked
 
     # The intruder's own member (with points enough) at its own counter, redeeming the victim's
     # reward: sent back with an error, as for any reward the shop does not have.

@@ -132,12 +132,17 @@ def purchase_record(
     api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
     in_transaction: bool = False,
+    extras: dict | None = None,
 ) -> Purchase:
     """Record a purchase and credit its points to the member's card (by id or card number; with
     neither, a sale without a card).
 
     Raises ValidationError for bad input (nothing written) and DuplicateRequest when the
-    idempotency key was used before for this shop. With ``in_transaction=True`` the caller
+    idempotency key was used before for this shop. ``extras`` is what the caller asks of
+    other apps for this purchase (e.g. the charity app's round-up, ``{"round_up": True}``):
+    the core neither reads nor stores it, and hands it to the effects as ``purchase.extras``
+    (an effect refuses what it cannot do with a ValidationError, which undoes the purchase).
+    With ``in_transaction=True`` the caller
     runs this inside its own transaction and handles a duplicate itself: no savepoint is
     made, and a duplicate key surfaces as the IntegrityError that breaks that transaction
     (the API's ``idempotent()`` rolls back and replays the stored answer)."""
@@ -219,6 +224,7 @@ def purchase_record(
             # transaction. An effect may add to ``purchase.news`` what to tell the customer
             # ({"kind": "level_up" | "badge", "text": …}): the counter and the API show it.
             purchase.news = []
+            purchase.extras = dict(extras or {})
             for effect in purchase_effects():
                 effect(purchase=purchase)
     except IntegrityError:

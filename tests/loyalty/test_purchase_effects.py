@@ -64,4 +64,5 @@ def test_only_the_apps_effects_are_configured_by_default():
     purchase_record(shop=shop, amount="3.00")
     assert CALLS == []
     assert [f"{f.__module__}.{f.__name__}" for f in purchase_effects()] == [
-        "tiers.badges.services.badges_award", "tiers.services.purchase_level_up"]
+        "tiers.badges.services.badges_award", "tiers.services.purchase_level_up",
+        "charity.services.purchase_donate"]

@@ -1,0 +1,190 @@
+"""Reads of the charity app: a shop's program and charities, a member's current charity, the
+months' totals from the ledger, statements, their CSV, and the ledger's reconciliation."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+from django.utils.translation import gettext as _
+
+from loyalty.localdays import local_date, months_add, shop_zone
+
+from .models import (
+    Charity,
+    CharityChoice,
+    CharityProgram,
+    Donation,
+    DonationKind,
+    FundedBy,
+    Statement,
+)
+
+ZERO = Decimal("0.00")
+
+
+def month_of(instant: dt.datetime, time_zone: str) -> dt.date:
+    """The first day of the month ``instant`` falls in, on the shop's clock."""
+    return local_date(instant, shop_zone(time_zone)).replace(day=1)
+
+
+def program_for(*, shop) -> CharityProgram | None:
+    return CharityProgram.objects.filter(shop=shop).first()
+
+
+def charities_for_shop(*, shop, active_only: bool = False):
+    charities = Charity.objects.for_shop(shop)
+    return charities.filter(active=True) if active_only else charities
+
+
+def membership_charity_choice(*, membership) -> CharityChoice | None:
+    """The member's latest choice (its charity with it), whatever the charity's state now."""
+    return (CharityChoice.objects.filter(membership_id=membership.pk).select_related("charity")
+            .order_by("-chosen_at", "-pk").first())
+
+
+def first_open_month(*, program: CharityProgram, shop) -> dt.date | None:
+    """The month the owner may close next: the one after the last closed, or the earliest
+    with donations (None: nothing to close yet)."""
+    if program.closed_through is not None:
+        return months_add(program.closed_through, 1)
+    first = (Donation.objects.filter(shop=shop).order_by("month")
+             .values_list("month", flat=True).first())
+    return first
+
+
+def month_is_closed(*, program: CharityProgram | None, month: dt.date) -> bool:
+    return bool(program and program.closed_through and month <= program.closed_through)
+
+
+def month_totals(*, shop, month: dt.date) -> list[dict]:
+    """Per charity, from the ledger: the month's number of lines, what the shop and what
+    customers gave (net of what was taken back in it)."""
+    rows = (Donation.objects.filter(shop=shop, month=month).values("charity")
+            .annotate(count=Count("pk"),
+                      shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+                      customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))
+            .order_by("charity"))
+    names = {c.pk: c for c in Charity.objects.filter(pk__in=[r["charity"] for r in rows])}
+    return [{"charity": names[r["charity"]], "count": r["count"],
+             "shop_funded": r["shop_funded"] or ZERO,
+             "customer_funded": r["customer_funded"] or ZERO,
+             "total": (r["shop_funded"] or ZERO) + (r["customer_funded"] or ZERO)}
+            for r in rows]
+
+
+def months_overview(*, shop) -> list[dict]:
+    """Every month with donations or statements, newest first, with whether it is closed."""
+    program = program_for(shop=shop)
+    months = set(Donation.objects.filter(shop=shop).values_list("month", flat=True).distinct())
+    months |= set(Statement.objects.filter(shop=shop).values_list("month", flat=True))
+    return [{"month": month, "closed": month_is_closed(program=program, month=month)}
+            for month in sorted(months, reverse=True)]
+
+
+def statements_for_month(*, shop, month: dt.date):
+    return (Statement.objects.filter(shop=shop, month=month).select_related("charity")
+            .order_by("charity__name"))
+
+
+def statement_for_shop(*, shop, statement_id: int) -> Statement | None:
+    return Statement.objects.filter(shop=shop, pk=statement_id).select_related("charity").first()
+
+
+def statements_csv(*, shop, month: dt.date) -> str:
+    """The closed month's statements as CSV, one line per charity (headers in the active
+    language, amounts with a decimal point)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Month"), _("Charity"), _("Registration"), _("Donations"),
+                     _("Given by the shop"), _("Given by customers"), _("Total"),
+                     _("Currency"), _("Closed at"), _("Paid on"), _("Payment reference")])
+    for statement in statements_for_month(shop=shop, month=month):
+        charity = statement.charity
+        writer.writerow([
+            f"{statement.month:%Y-%m}", charity.name,
+            f"{charity.get_registration_kind_display()} {charity.registration_number}".strip()
+            if charity.registration_kind else "",
+            statement.donations_count, f"{statement.shop_funded:.2f}",
+            f"{statement.customer_funded:.2f}", f"{statement.total:.2f}", statement.currency,
+            statement.closed_at.isoformat(timespec="seconds"),
+            statement.paid_on.isoformat() if statement.paid_on else "",
+            statement.paid_reference,
+        ])
+    return out.getvalue()
+
+
+def donations_reconcile(*, shop=None) -> list[str]:
+    """What does not add up, in words for the operator (empty: all is well): a closed
+    statement against the ledger's lines of its month and charity, a gift taken back more
+    than it gave, a line in another currency than its shop's, a line in a closed month
+    written after the month was closed."""
+    problems = []
+    statements = Statement.objects.select_related("shop")
+    donations = Donation.objects.all()
+    if shop is not None:
+        statements, donations = statements.filter(shop=shop), donations.filter(shop=shop)
+    sums = {(r["charity"], r["month"]): r for r in donations.values("charity", "month").annotate(
+        count=Count("pk"), shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+        customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))}
+    for statement in statements:
+        row = sums.get((statement.charity_id, statement.month), {})
+        found = (row.get("count", 0), row.get("shop_funded") or ZERO,
+                 row.get("customer_funded") or ZERO)
+        held = (statement.donations_count, statement.shop_funded, statement.customer_funded)
+        if found != held:
+            problems.append(f"statement {statement.pk} ({statement.month:%Y-%m}, charity "
+                            f"{statement.charity_id}): holds {held}, the ledger {found}")
+        late = donations.filter(charity_id=statement.charity_id, month=statement.month,
+                                created_at__gt=statement.closed_at).count()
+        if late:
+            problems.append(f"statement {statement.pk}: {late} line(s) written after the close")
+    over = (donations.filter(kind=DonationKind.REVERSAL).values("reverses")
+            .annotate(taken=Sum("amount")))
+    gifts = dict(Donation.objects.filter(pk__in=[r["reverses"] for r in over])
+                 .values_list("pk", "amount"))
+    for row in over:
+        if -row["taken"] > gifts[row["reverses"]]:
+            problems.append(f"donation {row['reverses']}: {-row['taken']} taken back of "
+                            f"{gifts[row['reverses']]}")
+    for donation in donations.exclude(currency=F("shop__currency")).values("pk"):
+        problems.append(f"donation {donation['pk']}: not in its shop's currency")
+    return problems
+
+
+
+def _impact_rows(donations) -> list[dict]:
+    """Per charity: what the shop and what the customer gave, net of what was taken back."""
+    rows = (donations.values("charity", "charity__name")
+            .annotate(shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+                      customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))
+            .order_by("charity__name", "charity"))
+    result = []
+    for row in rows:
+        shop_funded, customer_funded = (row["shop_funded"] or ZERO,
+                                        row["customer_funded"] or ZERO)
+        result.append({"charity_id": row["charity"], "name": row["charity__name"],
+                       "shop_funded": shop_funded, "customer_funded": customer_funded,
+                       "total": shop_funded + customer_funded})
+    return result
+
+
+def membership_impact(*, membership, year: int | None = None) -> list[dict]:
+    """What the member's purchases, round-ups and points have given, per charity (for the
+    portal's "My impact"; ``year``: the yearly summary, on the shop's clock)."""
+    donations = Donation.objects.filter(membership_id=membership.pk)
+    if year is not None:
+        donations = donations.filter(month__year=year)
+    return _impact_rows(donations)
+
+
+def shop_impact(*, shop, month: dt.date | None = None) -> list[dict]:
+    """The shop's totals per charity, all time or of one month: no personal data (for the
+    public impact page)."""
+    donations = Donation.objects.filter(shop=shop)
+    if month is not None:
+        donations = donations.filter(month=month)
+    return _impact_rows(donations)

@@ -1,0 +1,26 @@
+"""URLs of the charity app: the owner's program, charities and monthly statements."""
+
+from django.urls import path
+
+from .views import dashboard
+
+urlpatterns = [
+    path("dashboard/<slug:shop_slug>/charity/", dashboard.program, name="charity_program"),
+    path("dashboard/<slug:shop_slug>/charity/charities/new/", dashboard.charity_create,
+         name="charity_create"),
+    path("dashboard/<slug:shop_slug>/charity/charities/<int:charity_id>/",
+         dashboard.charity_edit, name="charity_edit"),
+    path("dashboard/<slug:shop_slug>/charity/months/", dashboard.months, name="charity_months"),
+    path("dashboard/<slug:shop_slug>/charity/months/<str:month>/", dashboard.month,
+         name="charity_month"),
+    path("dashboard/<slug:shop_slug>/charity/months/<str:month>/close/", dashboard.month_close,
+         name="charity_month_close"),
+    path("dashboard/<slug:shop_slug>/charity/months/<str:month>/statements.csv",
+         dashboard.month_csv, name="charity_month_csv"),
+    path("dashboard/<slug:shop_slug>/charity/months/<str:month>/print/",
+         dashboard.month_print, name="charity_month_print"),
+    path("dashboard/<slug:shop_slug>/charity/statements/<int:statement_id>/paid/",
+         dashboard.statement_paid, name="charity_statement_paid"),
+    path("dashboard/<slug:shop_slug>/charity/gifts/<int:donation_id>/reverse/",
+         dashboard.points_gift_reverse, name="charity_points_gift_reverse"),
+]

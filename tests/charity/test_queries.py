@@ -1,0 +1,86 @@
+"""The earn's query budget with the charity program: a shop without it pays no query (its
+``Shop.charity_enabled`` comes with the shop the API key loads), a shop with it a few, whatever
+the number of its charities; and the API key's cached shop learns at once that the program was
+switched on."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from charity.models import Donation
+from loyalty import services
+from tests.factories import MembershipFactory, ShopFactory
+
+from .conftest import charity_add, program_set
+
+pytestmark = pytest.mark.django_db
+
+CHARITY_TABLE = re.compile(r'(FROM|INTO|JOIN|UPDATE) "charity_')
+
+
+def new_shop():
+    shop = ShopFactory()
+    services.program_rules_current(shop=shop)
+    shop.refresh_from_db()
+    return shop
+
+
+def api_earn(client, raw, member, key, **body):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/v1/purchases/",
+            data=json.dumps({"member": member.card_number, "amount": "10.00", **body}),
+            content_type="application/json",
+            headers={"Authorization": f"Api-Key {raw}", "Idempotency-Key": key})
+    assert response.status_code == 201, response.content
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_shop_without_the_program_pays_no_query_even_with_charities(client):
+    plain = new_shop()
+    with_charities = new_shop()
+    for n in range(3):
+        charity_add(with_charities, f"Cause {n}")  # charities, but the program is off
+    queries = {}
+    for name, shop in (("plain", plain), ("charities", with_charities)):
+        raw = services.api_key_create(shop=shop, name="till")[1]
+        queries[name] = api_earn(client, raw, MembershipFactory(shop=shop), f"q-{name}")
+    assert [q for q in queries["charities"] if CHARITY_TABLE.search(q)] == []
+    assert len(queries["charities"]) == len(queries["plain"])
+    assert not Donation.objects.exists()
+
+
+def test_with_the_program_on_the_earn_pays_the_same_few_queries_whatever_the_charities(client):
+    plain = new_shop()
+    raw = services.api_key_create(shop=plain, name="till")[1]
+    baseline = api_earn(client, raw, MembershipFactory(shop=plain), "q-plain")
+    counts = []
+    for size in (1, 12):
+        shop = new_shop()
+        for n in range(size):
+            charity_add(shop, f"Cause {n}")
+        program_set(shop, monthly_cap="1000.00")
+        raw = services.api_key_create(shop=shop, name="till")[1]
+        queries = api_earn(client, raw, MembershipFactory(shop=shop), f"q-{size}")
+        counts.append(len(queries))
+        assert Donation.objects.filter(shop=shop).count() == 1
+    # The program's row (locked), the member's choice, the active charities, the month's
+    # sum for the cap, and the insert.
+    assert counts[0] == counts[1] <= len(baseline) + 5, counts
+
+
+def test_switching_the_program_on_reaches_a_key_whose_shop_is_cached(client):
+    shop = new_shop()
+    charity_add(shop, "Hope")
+    raw = services.api_key_create(shop=shop, name="till")[1]
+    member = MembershipFactory(shop=shop)
+    api_earn(client, raw, member, "q-before")
+    assert not Donation.objects.exists()
+    program_set(shop)
+    api_earn(client, raw, member, "q-after")
+    assert Donation.objects.count() == 1
