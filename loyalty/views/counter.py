@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -195,8 +196,16 @@ def _news(purchase) -> list[dict]:
     Vaste klant"), each with its kind and, when the effect gave one, the level's colour or
     the badge's icon; a double submit's purchase (found again, not recorded) has none."""
     return [{"kind": item.get("kind", ""), "text": str(item["text"]),
-             "colour": item.get("colour", ""), "icon": item.get("icon", "")}
+             "colour": item.get("colour", ""), "icon": _news_icon(item)}
             for item in getattr(purchase, "news", ())]
+
+
+def _news_icon(item: dict) -> str:
+    """A news item's icon URL: an uploaded file's, or a static path's (resolved here, for the
+    page: the earn itself never reads the static files' manifest)."""
+    if item.get("icon_url"):
+        return item["icon_url"]
+    return static(item["icon_static"]) if item.get("icon_static") else ""
 
 
 @staff_required

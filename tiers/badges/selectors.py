@@ -228,11 +228,25 @@ def badge_sentence(badge: Badge, currency: str) -> str:
     return ngettext("Refer %(n)s friend.", "Refer %(n)s friends.", n) % {"n": n}
 
 
+def badge_icon_path(badge: Badge) -> str:
+    """The static path of a built-in icon (a star for an unknown key)."""
+    return f"tiers/badges/{badge.icon if badge.icon in BUILTIN_ICONS else 'star'}.svg"
+
+
 def badge_icon_url(badge: Badge) -> str:
     """The badge's icon: its upload, else its built-in SVG (a star for an unknown key)."""
     if badge.icon_upload:
         return badge.icon_upload.url
-    return static(f"tiers/badges/{badge.icon if badge.icon in BUILTIN_ICONS else 'star'}.svg")
+    return static(badge_icon_path(badge))
+
+
+def badge_icon_news(badge: Badge) -> dict[str, str]:
+    """The icon as a purchase's news item carries it: an upload's URL, or a built-in icon's
+    static path for the page to resolve. The earn never asks the static files' manifest (an
+    API earn has no page to show it on)."""
+    if badge.icon_upload:
+        return {"icon_url": badge.icon_upload.url}
+    return {"icon_static": badge_icon_path(badge)}
 
 
 def badges_for_owner(*, shop: Shop) -> QuerySet[Badge]:
@@ -366,7 +380,8 @@ def points_chart(*, membership: Membership, width: int = 320, height: int = 120,
 
 
 __all__ = [
-    "MemberFacts", "Progress", "achievements", "badge_icon_url", "badge_progress",
+    "MemberFacts", "Progress", "achievements", "badge_icon_news", "badge_icon_path",
+    "badge_icon_url", "badge_progress",
     "badge_sentence", "badges_active", "badges_for_owner", "badges_forget", "badges_forget_all",
     "challenge_running",
     "challenge_window", "member_facts", "points_chart", "progress_words",

@@ -333,7 +333,7 @@ def _awards_write(*, purchase: Purchase, membership: Membership, badges: list[Ba
             # The icon is for the counter's line (the API answers kind and text only).
             news.append({"kind": "badge",
                          "text": _("New badge: %(name)s") % {"name": badge.name},
-                         "icon": selectors.badge_icon_url(badge)})
+                         **selectors.badge_icon_news(badge)})
     BadgeAward.objects.bulk_create(awards)
     return awards
 

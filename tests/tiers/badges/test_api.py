@@ -92,3 +92,19 @@ def test_the_schema_documents_the_badge_news(client):
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "`badge`" in text and "New badge:" in text
+
+
+def test_an_earn_that_awards_a_badge_never_reads_the_static_files_manifest(
+        client, badge_shop, badge_member, till, settings, tmp_path):
+    """Production serves static files from a manifest; a till's earn has no page, so a badge's
+    icon must not make it ask for one (session 8's bench found every such earn answering 500
+    where the manifest was missing). The counter's page resolves the icon itself."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+    settings.STATIC_ROOT = str(tmp_path)  # no manifest here: any static() lookup raises
+    settings.DEBUG = False
+    make_badge(badge_shop, "first_purchase", name="First visit", bonus_points=25)
+    response = post(client, till, "/api/v1/purchases/",
+                    {"member": badge_member.card_number, "amount": "10.00"}, "k-manifest")
+    assert response.status_code == 201, response.content
+    assert response.json()["news"] == [{"kind": "badge", "text": "New badge: First visit"}]

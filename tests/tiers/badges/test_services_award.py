@@ -31,7 +31,7 @@ def test_first_purchase_earns_the_badge_once_with_news_and_a_pending_bonus(badge
     first = buy(badge_shop, badge_member, "10.00")
     # The icon is for the counter's line; the API answers kind and text only.
     assert first.news == [{"kind": "badge", "text": "New badge: First visit",
-                           "icon": "/static/tiers/badges/star.svg"}]
+                           "icon_static": "tiers/badges/star.svg"}]
     award = BadgeAward.objects.get()
     assert (award.purchase, award.membership) == (first, badge_member)
     entry = award.entry
