@@ -89,8 +89,12 @@ def impact(request):
     membership = request.membership
     program = context["program"]
     can_give = bool(context["program_on"] and program.points_per_unit)
+    applies = (_what_applies(
+        program=program, choice=selectors.membership_charity_choice(membership=membership),
+        charities=list(selectors.charities_for_shop(shop=request.shop, active_only=True)))
+        if context["program_on"] else {})
     return render(request, "charity/portal/impact.html", {
-        **context, "membership": membership,
+        **context, "membership": membership, "applies": applies,
         "impact": selectors.membership_impact_detail(membership=membership),
         "years": selectors.membership_impact_years(membership=membership),
         "can_give": can_give,

@@ -193,13 +193,15 @@ def test_my_impact_equals_the_ledger_and_says_who_funded_what(member_client, sho
     assert "your own money" in page and "given by the shop" in page
     assert "nov 2026" in page.lower() and "dec 2026" in page.lower()
     assert reverse("portal_impact_year", args=[shop.slug, 2026]) in page
+    assert "Your donations go to <strong>Bomen voor later</strong>." in page  # from now on
 
 
 def test_my_impact_is_only_my_own(member_client, shop, member, charities, program):
     neighbour = MembershipFactory(shop=shop, name="Buurvrouw")
     buy(shop, neighbour, "100.00")
     page = text(member_client.get(reverse("portal_impact", args=[shop.slug])))
-    assert "Nothing given yet." in page and "€\u00a02,00" not in page
+    assert "Nothing given yet." in page and "€2.00" not in page and "Buurvrouw" not in page
+    assert "the shop's choice: <strong>Voedselbank Noord</strong>" in page
 
 
 def test_the_monthly_cap_shows_only_what_was_given(member_client, shop, member, charities):
