@@ -9,6 +9,7 @@ import io
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.localdays import local_date, months_add, shop_zone
@@ -188,3 +189,67 @@ def shop_impact(*, shop, month: dt.date | None = None) -> list[dict]:
     if month is not None:
         donations = donations.filter(month=month)
     return _impact_rows(donations)
+
+
+# Which gift a line counts under on the member's pages: a reversal under the gift it takes back.
+IMPACT_KINDS = (DonationKind.SHOP_SHARE.value, DonationKind.ROUND_UP.value,
+                DonationKind.POINTS.value)
+
+
+def membership_impact_detail(*, membership, year: int | None = None) -> dict:
+    """The member's "My impact", from the ledger: per charity and per month what their
+    purchases (given by the shop), their round-ups (their own money) and their points (given by
+    the shop) gave, net of what was taken back, and what was taken back. Only what was given:
+    a share over the monthly cap was never written, so it never shows."""
+    donations = Donation.objects.filter(membership_id=membership.pk)
+    if year is not None:
+        donations = donations.filter(month__year=year)
+    rows = (donations.values("charity", "charity__name", "month", "kind", "reverses__kind")
+            .annotate(amount=Sum("amount")).order_by())
+    charities: dict[int, dict] = {}
+    months: dict[dt.date, dict] = {}
+    totals = _impact_blank()
+    for row in rows:
+        kind = row["reverses__kind"] if row["kind"] == DonationKind.REVERSAL else row["kind"]
+        charity = charities.setdefault(row["charity"], {
+            "charity_id": row["charity"], "name": row["charity__name"], **_impact_blank()})
+        month = months.setdefault(row["month"], {"month": row["month"], **_impact_blank()})
+        for bucket in (charity, month, totals):
+            bucket[kind] += row["amount"]
+            bucket["total"] += row["amount"]
+            if row["kind"] == DonationKind.REVERSAL:
+                bucket["taken_back"] -= row["amount"]
+    ordered_months = sorted(months.values(), key=lambda m: m["month"])
+    peak = max((m["total"] for m in ordered_months), default=ZERO)
+    for month in ordered_months:
+        month["percent"] = int(month["total"] * 100 / peak) if peak > 0 else 0
+    return {"charities": sorted(charities.values(), key=lambda c: (c["name"], c["charity_id"])),
+            "months": ordered_months, "totals": totals}
+
+
+def _impact_blank() -> dict:
+    return {**dict.fromkeys(IMPACT_KINDS, ZERO), "taken_back": ZERO, "total": ZERO}
+
+
+def membership_impact_years(*, membership) -> list[int]:
+    """The years (on the shop's clock) in which the member's donations count, newest first."""
+    months = (Donation.objects.filter(membership_id=membership.pk)
+              .values_list("month", flat=True).distinct())
+    return sorted({month.year for month in months}, reverse=True)
+
+
+def shop_impact_overview(*, shop, now: dt.datetime | None = None) -> dict:
+    """The public impact page's figures: per charity of the shop (the active ones, and any
+    other that was given to), all time and this month on the shop's clock. No personal data."""
+    this_month = month_of(now or timezone.now(), shop.time_zone)
+    all_time = {row["charity_id"]: row for row in shop_impact(shop=shop)}
+    month = {row["charity_id"]: row for row in shop_impact(shop=shop, month=this_month)}
+    charities = [c for c in Charity.objects.for_shop(shop) if c.active or c.pk in all_time]
+    rows = [{"charity": c, "all_time": all_time.get(c.pk, {}).get("total", ZERO),
+             "this_month": month.get(c.pk, {}).get("total", ZERO),
+             "customer_funded": all_time.get(c.pk, {}).get("customer_funded", ZERO),
+             "shop_funded": all_time.get(c.pk, {}).get("shop_funded", ZERO)}
+            for c in charities]
+    return {"month": this_month, "rows": rows,
+            "all_time": sum((r["all_time"] for r in rows), ZERO),
+            "this_month": sum((r["this_month"] for r in rows), ZERO)}

@@ -571,6 +571,36 @@ def refund_donation_back(*, refund: Refund) -> list[Donation]:
 # --- Points given ----------------------------------------------------------------------------
 
 
+def points_donation_quote(*, shop: Shop, membership: Membership, points) -> dict:
+    """What giving ``points`` would donate, and to whom, before the member confirms: the
+    same refusals as ``points_donate`` (a whole number above zero, a shop that takes points,
+    worth at least a cent, no more than the spendable points). Writes nothing."""
+    if isinstance(points, str):
+        points = int(points.strip()) if points.strip().isdigit() else None
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise field_error("points", _("Enter a whole number of points above zero."))
+    program = selectors.program_for(shop=shop)
+    if program is None or not program.enabled or not program.points_per_unit:
+        raise field_error("points", _("This shop does not take points as donations."),
+                          code="not_allowed")
+    money = money_round(Decimal(points) / program.points_per_unit, shop.currency)
+    if money <= 0:
+        raise field_error("points", _(
+            "Give at least %(points)s points: fewer are worth nothing.") % {
+            "points": (program.points_per_unit + 199) // 200})
+    spendable = loyalty_services.membership_spendable_points(membership=membership)
+    if points > spendable:
+        raise field_error("points", _(
+            "Not enough points: %(spendable)s can be spent, %(points)s asked."
+        ) % {"spendable": spendable, "points": points}, code="insufficient_points")
+    recipients = _recipients(program=program, shop_id=shop.pk, membership_id=membership.pk)
+    if not recipients:
+        raise field_error("points", _("This shop does not take donations."),
+                          code="not_allowed")
+    return {"points": points, "money": money, "currency": shop.currency,
+            "charities": [charity for charity, _choice in recipients]}
+
+
 def points_donate(*, shop: Shop, membership_id: int, points, charity_id=None,
                   by: User | None = None, api_key=None,
                   idempotency_key: str | None = None) -> list[Donation]:
@@ -580,6 +610,11 @@ def points_donate(*, shop: Shop, membership_id: int, points, charity_id=None,
         raise field_error("points", _("Enter a whole number of points above zero."))
     with transaction.atomic():
         membership = loyalty_services.membership_lock(shop=shop, membership_id=membership_id)
+        # A replay is told so before the balance it already spent is checked again (under the
+        # card's lock: a twin waits here and sees the first's entry; the unique key holds it).
+        if idempotency_key and LedgerEntry.objects.filter(
+                shop=shop, idempotency_key=f"donate:{idempotency_key}").exists():
+            raise loyalty_services.DuplicateRequest(None)
         program = CharityProgram.objects.select_for_update().filter(shop=shop).first()
         if program is None or not program.enabled or not program.points_per_unit:
             raise field_error("points", _("This shop does not take points as donations."),

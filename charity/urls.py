@@ -1,8 +1,9 @@
-"""URLs of the charity app: the owner's program, charities and monthly statements."""
+"""URLs of the charity app: the owner's program, charities and monthly statements; the member's
+charity and impact in the portal; the shop's public impact page and its panel."""
 
 from django.urls import path
 
-from .views import dashboard
+from .views import dashboard, portal, public
 
 urlpatterns = [
     path("dashboard/<slug:shop_slug>/charity/", dashboard.program, name="charity_program"),
@@ -23,4 +24,12 @@ urlpatterns = [
          dashboard.statement_paid, name="charity_statement_paid"),
     path("dashboard/<slug:shop_slug>/charity/gifts/<int:donation_id>/reverse/",
          dashboard.points_gift_reverse, name="charity_points_gift_reverse"),
+    path("portal/<slug:shop_slug>/charity/", portal.charity, name="portal_charity"),
+    path("portal/<slug:shop_slug>/impact/", portal.impact, name="portal_impact"),
+    path("portal/<slug:shop_slug>/impact/<int:year>/", portal.impact_year,
+         name="portal_impact_year"),
+    path("portal/<slug:shop_slug>/impact/give-points/", portal.points_give,
+         name="portal_points_give"),
+    path("s/<slug:shop_slug>/impact/", public.impact, name="charity_public_impact"),
+    path("s/<slug:shop_slug>/impact/panel/", public.impact_panel, name="charity_public_panel"),
 ]

@@ -445,13 +445,13 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels")),
                          ("badges_list", _("Badges")), ("charity_program", _("Charity"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
-                      ("portal_achievements", _("Achievements"))]
+                      ("portal_achievements", _("Achievements")), ("portal_impact", _("My impact"))]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
 TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).
-TROUW_PUBLIC_PAGE_PANELS = ["public_rewards"]
+TROUW_PUBLIC_PAGE_PANELS = ["public_rewards", "charity_public_panel"]
 # Birthday gifts (loyalty/services/birthdays.py). A birthday set or changed less than this many
 # days before it falls counts from the next year. What other apps add to the gift (a voucher),
 # in words for pages and the owner: dotted paths of ``describe(*, shop) -> str | None``; the

@@ -131,6 +131,7 @@ def victim(db):
             "donation_id": gift.pk,
             "statement_id": statement.pk,
             "month": gift.month.strftime("%Y-%m"),
+            "year": gift.month.year,
             "shop_slug": shop.slug,
             "staff_id": staff.pk,
             "invitation_id": invitation.pk,
@@ -421,9 +422,10 @@ def test_a_shops_own_pages_refuse_another_shops_ids(client, victim, outsiders):
     checked = set()
     for route, name, pattern, namespace in all_patterns():
         audience = audience_of(pattern, namespace)
-        # A month (the charity's statements) is no object of a shop: every shop has its own.
+        # A month (the charity's statements) or a year (a member's impact) is no object of a
+        # shop: every shop has its own.
         if audience not in PEOPLE_FOR or not url_params(route, pattern) - {"shop_slug",
-                                                                           "month"}:
+                                                                           "month", "year"}:
             continue  # not a shop's page, or one that names nothing but the shop
         url = build_url(route, name, pattern, values)
         body = {field.format(**victim["values"]): value.format(**victim["values"])

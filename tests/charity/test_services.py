@@ -386,6 +386,40 @@ def test_points_cannot_be_given_where_the_shop_takes_none(setup):
         services.points_donate(shop=shop, membership_id=card.pk, points=100)
 
 
+def test_points_given_twice_with_one_key_are_given_once_even_when_the_balance_is_spent(setup):
+    shop, *_rest, card = setup
+    program_set(shop, points_per_unit=100)
+    buy(shop, card, "50.00")  # 500 points
+    services.points_donate(shop=shop, membership_id=card.pk, points=400, idempotency_key="k1")
+    with pytest.raises(loyalty_services.DuplicateRequest):  # not "Not enough points"
+        services.points_donate(shop=shop, membership_id=card.pk, points=400,
+                               idempotency_key="k1")
+    assert Donation.objects.filter(kind=DonationKind.POINTS).count() == 1
+    assert Membership.objects.get(pk=card.pk).points_balance == 100
+
+
+@pytest.mark.parametrize("points, message", [
+    (600, "Not enough points: 500 can be spent, 600 asked."), ("abc", "above zero"),
+    (0, "above zero"), (True, "above zero"), (1, "worth nothing")])
+def test_the_quote_refuses_what_the_gift_would_and_writes_nothing(setup, points, message):
+    shop, *_rest, card = setup
+    program_set(shop, points_per_unit=1000)
+    buy(shop, card, "50.00")
+    entries = LedgerEntry.objects.count()
+    with pytest.raises(ValidationError, match=message):
+        services.points_donation_quote(shop=shop, membership=card, points=points)
+    assert LedgerEntry.objects.count() == entries and Donation.objects.count() == 1
+
+
+def test_the_quote_says_what_and_to_whom(setup):
+    shop, hope, _trees, card = setup
+    program_set(shop, points_per_unit=100)
+    buy(shop, card, "50.00")
+    quote = services.points_donation_quote(shop=shop, membership=card, points=" 250 ")
+    assert quote == {"points": 250, "money": Decimal("2.50"), "currency": "EUR",
+                     "charities": [hope]}
+
+
 # --- Months and statements -------------------------------------------------------------------
 
 
