@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import dashboard
+from .views import counter, dashboard
 
 urlpatterns = [
     path("dashboard/<slug:shop_slug>/charity/", dashboard.program, name="charity_program"),
@@ -23,4 +23,8 @@ urlpatterns = [
          dashboard.statement_paid, name="charity_statement_paid"),
     path("dashboard/<slug:shop_slug>/charity/gifts/<int:donation_id>/reverse/",
          dashboard.points_gift_reverse, name="charity_points_gift_reverse"),
+    path("counter/<slug:shop_slug>/members/<str:card_number>/charity/", counter.member_charity,
+         name="counter_member_charity"),
+    path("counter/<slug:shop_slug>/members/<str:card_number>/charity/choose/",
+         counter.member_charity_choose, name="counter_member_charity_choose"),
 ]
