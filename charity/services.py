@@ -405,7 +405,7 @@ def roundup_clean(*, program: CharityProgram | None, shop: Shop, amount,
         return ZERO
     if program is None or not program.enabled:
         raise field_error("round_up", _("This shop does not take donations."),
-                          code="not_allowed")
+                          code="no_donations")
     if round_up and donation_amount not in (None, ""):
         raise field_error("round_up", _("Round up, or give an amount: not both."))
     if currency and currency.upper() != shop.currency:
@@ -499,7 +499,7 @@ def purchase_donate(*, purchase) -> list[Donation]:
     if not recipients:
         if gift > 0:
             raise field_error("round_up", _("This shop does not take donations."),
-                              code="not_allowed")
+                              code="no_donations")
         return []
     lines = []
     if share > 0:
