@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
@@ -21,6 +21,7 @@ from .models import (
     Donation,
     DonationKind,
     FundedBy,
+    Split,
     Statement,
 )
 
@@ -45,6 +46,47 @@ def membership_charity_choice(*, membership) -> CharityChoice | None:
     """The member's latest choice (its charity with it), whatever the charity's state now."""
     return (CharityChoice.objects.filter(membership_id=membership.pk).select_related("charity")
             .order_by("-chosen_at", "-pk").first())
+
+
+def roundup_amount(amount) -> Decimal:
+    """What rounds ``amount`` up to the next whole unit (27.40 → 0.60); an exact amount is not
+    rounded (28.00 → 0.00)."""
+    amount = Decimal(amount)
+    return (amount.to_integral_value(rounding=ROUND_CEILING) - amount).quantize(Decimal("0.01"))
+
+
+def counter_donation_offer(*, membership, amount=None) -> dict | None:
+    """What the counter's earn form offers a card's customer (settings
+    TROUW_COUNTER_DONATION_OFFER): None when the shop's program is off (no query then);
+    else the charity the gift would go to now (the member's while active, else the default,
+    else all active ones), the largest gift, and for a typed ``amount`` the round-up and what
+    it rounds to (``round_up`` 0: an exact amount is not rounded; None: not an amount)."""
+    shop = membership.shop
+    if not shop.charity_enabled:
+        return None
+    program = program_for(shop=shop)
+    if program is None or not program.enabled:
+        return None
+    choice = membership_charity_choice(membership=membership)
+    if choice is not None and choice.charity.active:
+        names = [choice.charity.name]
+    else:
+        active = list(charities_for_shop(shop=shop, active_only=True).order_by("pk"))
+        default = [c for c in active if c.is_default and program.split == Split.DEFAULT]
+        names = [c.name for c in (default[:1] or active)]
+    if not names:
+        return None
+    offer = {"charity": ", ".join(names), "max": program.round_up_max,
+             "currency": shop.currency, "round_up": None, "rounded": None,
+             "chosen": choice.charity if choice is not None else None}
+    try:
+        typed = Decimal(str(amount).strip().replace(",", ".")) if amount not in (None, "") else None
+    except InvalidOperation:
+        typed = None
+    if typed is not None and typed.is_finite() and typed > 0 and typed.as_tuple().exponent >= -2:
+        offer["round_up"] = roundup_amount(typed)
+        offer["rounded"] = typed + offer["round_up"]
+    return offer
 
 
 def first_open_month(*, program: CharityProgram, shop) -> dt.date | None:

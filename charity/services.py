@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from loyalty.localdays import months_add
 from loyalty.models import EntryKind, LedgerEntry, Membership, Refund, Shop, User
 from loyalty.selectors import api_keys_forget
 from loyalty.services import field_error, money_display
+from loyalty.templatetags.trouw import money
 
 from . import selectors
 from .models import (
@@ -342,9 +343,11 @@ def program_configure(*, shop: Shop, data: ProgramInput) -> CharityProgram:
                      "points_per_unit", "round_up_max"):
             setattr(program, name, getattr(data, name))
         program.save()
-        if shop.charity_enabled != data.enabled:
-            Shop.objects.filter(pk=shop.pk).update(charity_enabled=data.enabled)
-            shop.charity_enabled = data.enabled
+        earns_points = not (data.enabled and data.mode == ProgramMode.INSTEAD)
+        if (shop.charity_enabled, shop.earns_points) != (data.enabled, earns_points):
+            Shop.objects.filter(pk=shop.pk).update(charity_enabled=data.enabled,
+                                                   earns_points=earns_points)
+            shop.charity_enabled, shop.earns_points = data.enabled, earns_points
         api_keys_forget()  # a key's row holds the shop, and with it charity_enabled
     return program
 
@@ -389,11 +392,7 @@ def _split(amount: Decimal, parts: int, currency: str) -> list[Decimal]:
 # --- The purchase's donations --------------------------------------------------------------------
 
 
-def roundup_amount(amount) -> Decimal:
-    """What rounds ``amount`` up to the next whole unit (27.40 → 0.60); an exact amount is not
-    rounded (28.00 → 0.00)."""
-    amount = Decimal(amount)
-    return (amount.to_integral_value(rounding=ROUND_CEILING) - amount).quantize(Decimal("0.01"))
+roundup_amount = selectors.roundup_amount
 
 
 def roundup_clean(*, program: CharityProgram | None, shop: Shop, amount,
@@ -406,7 +405,7 @@ def roundup_clean(*, program: CharityProgram | None, shop: Shop, amount,
         return ZERO
     if program is None or not program.enabled:
         raise field_error("round_up", _("This shop does not take donations."),
-                          code="not_allowed")
+                          code="no_donations")
     if round_up and donation_amount not in (None, ""):
         raise field_error("round_up", _("Round up, or give an amount: not both."))
     if currency and currency.upper() != shop.currency:
@@ -480,6 +479,8 @@ def purchase_donate(*, purchase) -> list[Donation]:
                          currency=extras.get("donation_currency"))
     if program is None or not program.enabled:
         return []
+    purchase.donation = {"shop_share": str(ZERO), "round_up": str(ZERO),
+                         "currency": purchase.currency, "charity": None, "charities": []}
     # A purchase made just before midnight that got the lock after its month was closed
     # counts in the next one: nothing lands in a closed month.
     month = _open_month(program=program, month=selectors.month_of(
@@ -498,7 +499,7 @@ def purchase_donate(*, purchase) -> list[Donation]:
     if not recipients:
         if gift > 0:
             raise field_error("round_up", _("This shop does not take donations."),
-                              code="not_allowed")
+                              code="no_donations")
         return []
     lines = []
     if share > 0:
@@ -511,7 +512,44 @@ def purchase_donate(*, purchase) -> list[Donation]:
                              month=month)
     Donation.objects.bulk_create(lines)
     purchase.donations_made = lines
+    purchase.donation = _donation_summary(
+        lines=lines, currency=purchase.currency, recipients=recipients)
+    text = _donation_words(purchase.donation, chosen=not extras.get("round_up"))
+    if text and hasattr(purchase, "news"):  # what the counter and the API's news say
+        purchase.news.append({"kind": "donation", "text": text})
     return lines
+
+
+def _donation_summary(*, lines, currency: str, recipients) -> dict:
+    """What a purchase gave, for the API's ``donation`` and the counter: the shop's share
+    and the customer's round-up (decimal strings), the charity (its name; ``charities``
+    names them all when the gift was split evenly), the currency."""
+    def total(kind):
+        return str(sum((line.amount for line in lines if line.kind == kind), ZERO))
+    names = [charity.name for charity, _choice in recipients]
+    return {"shop_share": total(DonationKind.SHOP_SHARE), "round_up": total(DonationKind.ROUND_UP),
+            "currency": currency, "charity": names[0] if len(names) == 1 else None,
+            "charities": names}
+
+
+def _donation_words(summary: dict, *, chosen: bool = False) -> str:
+    """"€0.50 round-up and €0.28 from the shop to KWF": what the counter and the API's
+    ``news`` say of a purchase's gift (empty when it gave nothing)."""
+    share, gift = Decimal(summary["shop_share"]), Decimal(summary["round_up"])
+    values = {"share": money(share, summary["currency"]), "gift": money(gift, summary["currency"]),
+              "charity": ", ".join(summary["charities"])}
+    if share > 0 and gift > 0:
+        if chosen:
+            return _("%(gift)s from the customer and %(share)s from the shop to "
+                     "%(charity)s.") % values
+        return _("%(gift)s round-up and %(share)s from the shop to %(charity)s.") % values
+    if gift > 0:
+        if chosen:
+            return _("%(gift)s from the customer to %(charity)s.") % values
+        return _("%(gift)s round-up to %(charity)s.") % values
+    if share > 0:
+        return _("%(share)s from the shop to %(charity)s.") % values
+    return ""
 
 
 def _open_month(*, program: CharityProgram, month: dt.date) -> dt.date:
@@ -565,6 +603,12 @@ def refund_donation_back(*, refund: Refund) -> list[Donation]:
             lines.append(_reversal(gift=gift, amount=amount, program=program, refund=refund,
                                    key=f"refund:{refund.pk}:{gift.pk}"))
     Donation.objects.bulk_create(lines)
+    given_back = -sum((line.amount for line in lines if line.funded_by == FundedBy.CUSTOMER),
+                      ZERO)
+    if given_back > 0 and hasattr(refund, "news"):
+        refund.news.append({"kind": "donation", "text": _(
+            "The %(amount)s round-up goes back to the customer.") % {
+            "amount": money(given_back, purchase.currency)}})
     return lines
 
 

@@ -3,7 +3,7 @@ charity and impact in the portal; the shop's public impact page and its panel.""
 
 from django.urls import path
 
-from .views import dashboard, portal, public
+from .views import counter, dashboard, portal, public
 
 urlpatterns = [
     path("dashboard/<slug:shop_slug>/charity/", dashboard.program, name="charity_program"),
@@ -32,4 +32,8 @@ urlpatterns = [
          name="portal_points_give"),
     path("s/<slug:shop_slug>/impact/", public.impact, name="charity_public_impact"),
     path("s/<slug:shop_slug>/impact/panel/", public.impact_panel, name="charity_public_panel"),
+    path("counter/<slug:shop_slug>/members/<str:card_number>/charity/", counter.member_charity,
+         name="counter_member_charity"),
+    path("counter/<slug:shop_slug>/members/<str:card_number>/charity/choose/",
+         counter.member_charity_choose, name="counter_member_charity_choose"),
 ]

@@ -450,6 +450,28 @@ class PurchaseInput(InputSerializer):
     currency = serializers.CharField(required=False, max_length=3)
     reference = serializers.CharField(required=False, allow_blank=True, default="")
     items = PurchaseItemInput(many=True, required=False, default=list)
+    round_up = serializers.BooleanField(required=False, default=False, help_text=(
+        "The customer rounds the amount up to the next whole unit for the shop's charity (an "
+        "exact amount is not rounded). Only where the shop's charity program is on."))
+    donation_amount = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=20, help_text=(
+            'Or the customer gives this amount to the shop\'s charity (decimal string, e.g. '
+            '"1.00"), up to the shop\'s largest round-up; not together with `round_up`.'))
+    donation_currency = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=3, help_text=(
+            "The currency of `donation_amount`; it must be the shop's (the default)."))
+
+    def extras(self) -> dict:
+        """What the purchase asks of the effects (the charity's round-up), when anything."""
+        values = self.validated_data
+        extras = {}
+        if values.get("round_up"):
+            extras["round_up"] = True
+        if values.get("donation_amount") is not None:
+            extras["donation_amount"] = values["donation_amount"]
+        if values.get("donation_currency") is not None:
+            extras["donation_currency"] = values["donation_currency"]
+        return extras
 
 
 class BonusOutput(serializers.Serializer):
@@ -464,6 +486,19 @@ class NewsOutput(serializers.Serializer):
         "In the member's words, in the shop's language, e.g. \"New badge: First visit\" "
         "(a badge's bonus points, pending like the purchase's, are in `balance`, not in "
         "`points_earned`)."))
+
+
+class DonationOutput(serializers.Serializer):
+    shop_share = serializers.CharField(help_text=(
+        'What the shop gives by its program\'s rule, e.g. "0.55" (within its monthly cap).'))
+    round_up = serializers.CharField(help_text=(
+        "What the customer gave: the round-up or the `donation_amount` asked (\"0.00\": none)."))
+    currency = serializers.CharField()
+    charity = serializers.CharField(allow_null=True, help_text=(
+        "The charity's name; null when the gift was split evenly (see `charities`) or nothing "
+        "was given."))
+    charities = serializers.ListField(child=serializers.CharField(), help_text=(
+        "The names of every charity the gift went to."))
 
 
 class PurchaseOutput(serializers.Serializer):
@@ -485,7 +520,14 @@ class PurchaseOutput(serializers.Serializer):
         "The member's level after this purchase (empty string: no level; null: no card)."))
     news = NewsOutput(many=True, help_text=(
         "What this purchase achieved beyond its points, to tell the customer: a level reached "
-        "(`level_up`), a badge earned (`badge`)."))
+        "(`level_up`), a badge earned (`badge`), what was given to charity (`donation`)."))
+    earns_points = serializers.BooleanField(help_text=(
+        "false: this shop gives to charity instead of points (`points_earned` is 0; say "
+        "\"no points: this shop gives to charity\" where points would be shown)."))
+    donation = DonationOutput(allow_null=True, help_text=(
+        "What this purchase gave to the shop's charity: the shop's share and the customer's "
+        "round-up. null when the shop's charity program is off (always there, never left "
+        "out)."))
 
 
 def purchase_body(purchase: Purchase) -> dict:
@@ -503,6 +545,9 @@ def purchase_body(purchase: Purchase) -> dict:
         "level": membership.level_name if membership else None,
         "news": [{"kind": item["kind"], "text": str(item["text"])}
                  for item in getattr(purchase, "news", ())],
+        "earns_points": purchase.shop.earns_points,
+        # Set by the charity app's purchase effect (a dict of DonationOutput's fields).
+        "donation": getattr(purchase, "donation", None),
     }
 
 
@@ -520,7 +565,10 @@ class PurchasesView(ShopApiView):
         responses={201: PurchaseOutput, **api_errors({
             400: "For example an amount that is not a number with at most two decimals, "
                  "another currency than the shop's, or no `Idempotency-Key` "
-                 "(`idempotency_key_missing`).",
+                 "(`idempotency_key_missing`). A refused gift to charity: a round-up or "
+                 "`donation_amount` over the shop's largest (`too_large`), in another "
+                 "currency (`currency`), both at once, or to a shop without the program "
+                 "(`no_donations`); nothing is written, no purchase and no points either.",
             404: "No member with this card number (`member_not_found`, `field`: `member`).",
             409: "The `Idempotency-Key` was used for another request "
                  "(`idempotency_key_reused`), or the card cannot hold more points "
@@ -545,11 +593,28 @@ class PurchasesView(ShopApiView):
                 shop=self.shop, amount=values["amount"], currency=values.get("currency"),
                 card_number=values["member"] or None, reference=values["reference"],
                 items=values["items"], api_key=self.api_key, idempotency_key=f"api:{key}",
-                in_transaction=True,
+                in_transaction=True, extras=data.extras(),
             )
             return status.HTTP_201_CREATED, purchase_body(purchase)
 
-        return idempotent(request, shop=self.shop, operation="purchase", perform=perform)
+        try:
+            return idempotent(request, shop=self.shop, operation="purchase", perform=perform)
+        except DjangoValidationError as exc:
+            raise _donation_field_named(exc, values) from None
+
+
+
+def _donation_field_named(exc: DjangoValidationError, values: dict) -> DjangoValidationError:
+    """A refused gift names the body's field it is about: the effect says ``round_up``,
+    which is ``donation_amount`` (or ``donation_currency``) when the caller sent those."""
+    errors = getattr(exc, "error_dict", {}).get("round_up")
+    if not errors or values.get("donation_amount") is None and (
+            values.get("donation_currency") is None):
+        return exc
+    field = ("donation_currency" if errors[0].code == "currency" else "donation_amount")
+    if values.get("round_up") and errors[0].code not in ("currency",):
+        field = "round_up"
+    return DjangoValidationError({field: errors})
 
 
 class RefundInput(InputSerializer):

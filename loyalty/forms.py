@@ -191,6 +191,19 @@ class EarnForm(forms.Form):
                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
     # One token per rendered form: a double submit records the purchase once.
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # The customer's own gift with the purchase, when the shop offers one
+    # (settings.TROUW_COUNTER_DONATION_OFFER): the purchase's extras, checked by the effect.
+    round_up = forms.BooleanField(required=False)
+    donation_amount = forms.CharField(required=False, max_length=20)
+
+    def extras(self) -> dict:
+        """What the purchase asks of the effects: ``round_up`` or ``donation_amount``."""
+        extras = {}
+        if self.cleaned_data.get("round_up"):
+            extras["round_up"] = True
+        if donation := self.cleaned_data.get("donation_amount", "").strip():
+            extras["donation_amount"] = donation
+        return extras
 
 
 class UndoForm(forms.Form):

@@ -175,6 +175,10 @@ class Shop(models.Model):
     # Whether the shop's charity program is on, as the charity app last wrote it: the same for
     # its purchase effect — a shop without the program costs the earn no query.
     charity_enabled = models.BooleanField(default=False, editable=False)
+    # Whether the shop's purchases earn points: false while its charity program gives
+    # "instead of points" (written only by the charity app's program save). Loaded with the
+    # shop, so the earn reads it at no query; the counter and the API say so instead of points.
+    earns_points = models.BooleanField(default=True, editable=False)
 
     objects = ShopQuerySet.as_manager()
 

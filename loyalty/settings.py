@@ -446,7 +446,12 @@ TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _
                          ("badges_list", _("Badges")), ("charity_program", _("Charity"))]
 TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
                       ("portal_achievements", _("Achievements")), ("portal_impact", _("My impact"))]
-TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards"]
+TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards", "counter_member_charity"]
+# What the counter's earn form offers beside the amount (a round-up for the shop's charity):
+# the dotted path of ``offer(*, membership, amount=None) -> dict | None`` (None: nothing to
+# offer; else ``charity``, ``max``, ``currency`` and, for a typed amount, ``round_up`` and
+# ``rounded``); the form sends ``round_up`` or ``donation_amount`` as the purchase's extras.
+TROUW_COUNTER_DONATION_OFFER: str | None = "charity.selectors.counter_donation_offer"
 TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that

@@ -41,6 +41,8 @@ counter_patterns = [
     path("<slug:shop_slug>/sale/", counter.sale_without_card, name="sale"),
     path("<slug:shop_slug>/members/<str:card_number>/", counter.member, name="member"),
     path("<slug:shop_slug>/members/<str:card_number>/earn/", counter.earn, name="earn"),
+    path("<slug:shop_slug>/members/<str:card_number>/donation-offer/", counter.donation_offer,
+         name="donation_offer"),
     path("<slug:shop_slug>/members/<str:card_number>/stamp-card/", counter.stamp_card_redeem,
          name="stamp_card_redeem"),
     path("<slug:shop_slug>/purchases/<int:purchase_id>/undo/", counter.undo, name="undo"),

@@ -167,7 +167,9 @@ def purchase_record(
                                              card_number=card_number)
             rules = program_rules_current(shop=shop)
             points, detail = 0, {}
-            if membership is not None:
+            # A shop that gives to charity instead of points (Shop.earns_points, loaded with
+            # the shop) earns none: the purchase still counts, and its effects still run.
+            if membership is not None and shop.earns_points:
                 # The rules' points, the card's level multiplier and the bonus-point events
                 # on now, on the shop's clock (loyalty.points.points_for_purchase).
                 points, detail = points_for_purchase(
@@ -305,7 +307,9 @@ def purchase_refund(
                     if idempotency_key else None,
                 )
             # What a refund does in other apps (settings.TROUW_EFFECTS["refund"]), in its
-            # transaction: an effect that raises undoes the refund.
+            # transaction: an effect that raises undoes the refund. An effect may add to
+            # ``refund.news`` what to tell the customer (the counter's undo shows it).
+            refund.news = []
             moments.announce("refund", refund=refund)
     except IntegrityError:
         if idempotency_key is None:

@@ -25,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -113,10 +114,19 @@ def _member_or_404(request, card_number: str):
     return membership
 
 
+def _donation_offer(membership, amount=None) -> dict | None:
+    """What the earn form offers beside the amount (settings.TROUW_COUNTER_DONATION_OFFER:
+    the round-up for the shop's charity), or None."""
+    path = getattr(settings, "TROUW_COUNTER_DONATION_OFFER", None)
+    return import_string(path)(membership=membership, amount=amount) if path else None
+
+
 def _panel_context(request, membership, earn_form=None, *, autofocus=True, undo_error="",
                    stamp_confirm=False, stamp_error=""):
     summary = selectors.membership_points_summary(membership=membership)
+    typed = earn_form["amount"].value() if earn_form is not None and earn_form.is_bound else None
     return {
+        "donation_offer": _donation_offer(membership, typed),
         "member": membership,
         "summary": summary,
         "stamps": summary["stamps"],
@@ -173,8 +183,22 @@ def member(request, card_number: str):
     return _panel(request, membership)
 
 
-def _earned_message(purchase, stamps: bool) -> str:
+@staff_required
+@vary_on_headers("HX-Request")
+def donation_offer(request, card_number: str):
+    """The round-up's words for the amount being typed ("Round up to €28.00 (+€0.50 for
+    KWF)"): the earn form's amount field asks for them as it changes (htmx)."""
+    membership = _member_or_404(request, card_number)
+    return render(request, "loyalty/counter/member.html#donation-offer-words", {
+        "member": membership,
+        "donation_offer": _donation_offer(membership, request.GET.get("amount", ""))})
+
+
+def _earned_message(purchase, stamps: bool, earns_points: bool = True) -> str:
     amount = money(purchase.amount, purchase.currency)
+    if not earns_points:  # the shop gives to charity instead (Shop.earns_points)
+        return _("Purchase of %(amount)s recorded. No points: this shop gives to charity.") % {
+            "amount": amount}
     if stamps:
         said = ngettext("+%(points)s stamp for %(amount)s.", "+%(points)s stamps for %(amount)s.",
                         purchase.points_earned) % {"points": points(purchase.points_earned),
@@ -222,6 +246,7 @@ def earn(request, card_number: str):
                 membership_id=membership.pk, reference=form.cleaned_data["reference"],
                 recorded_by=request.user,
                 idempotency_key=f"counter:{form.cleaned_data['token']}",
+                extras=form.extras(),
             )
         except services.DuplicateRequest as duplicate:
             purchase = duplicate.existing  # a double submit: it was recorded once
@@ -234,8 +259,9 @@ def earn(request, card_number: str):
     stamps = services.program_rules_current(shop=request.shop).is_stamp_card
     news = _news(purchase)
     if not request.htmx:
-        if stamps:
-            messages.success(request, _earned_message(purchase, stamps))
+        if stamps or not request.shop.earns_points:
+            messages.success(request, _earned_message(purchase, stamps,
+                                                      request.shop.earns_points))
         else:
             messages.success(request, _(
                 "%(points)s points for %(name)s. New balance: %(balance)s.") % {
@@ -245,7 +271,8 @@ def earn(request, card_number: str):
             messages.success(request, item["text"], extra_tags="news")
         return redirect("counter:member", shop_slug=request.shop.slug,
                         card_number=membership.card_number)
-    return _changed(request, _earned_message(purchase, stamps), news)
+    return _changed(request, _earned_message(purchase, stamps, request.shop.earns_points),
+                    news)
 
 
 @staff_required
@@ -268,9 +295,14 @@ def undo(request, purchase_id: int):
     if refund is not None:
         done = _("Purchase undone: %(points)s points taken back.") % {
             "points": refund.points_reversed}
+        # What the refund's effects say (the charity's round-up going back), a line each.
+        news = [{"kind": item.get("kind", ""), "text": str(item["text"])}
+                for item in getattr(refund, "news", ())]
         if request.htmx:
-            return _changed(request, done)
+            return _changed(request, done, news)
         messages.success(request, done)
+        for item in news:
+            messages.success(request, item["text"], extra_tags="news")
     elif request.htmx:
         return _retarget(_panel(request, purchase.membership, status=400, undo_error=error))
     else:

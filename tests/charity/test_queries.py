@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from charity.models import Donation
 from loyalty import services
-from tests.factories import MembershipFactory, ShopFactory
+from tests.factories import MembershipFactory, ShopFactory, StaffMemberFactory
 
 from .conftest import charity_add, program_set
 
@@ -84,3 +84,42 @@ def test_switching_the_program_on_reaches_a_key_whose_shop_is_cached(client):
     program_set(shop)
     api_earn(client, raw, member, "q-after")
     assert Donation.objects.count() == 1
+
+
+def test_a_round_up_keeps_the_earn_at_the_same_few_queries_whatever_the_charities(client):
+    counts = []
+    for size in (1, 12):
+        shop = new_shop()
+        for n in range(size):
+            charity_add(shop, f"Cause {n}")
+        program_set(shop, monthly_cap="1000.00")
+        raw = services.api_key_create(shop=shop, name="till")[1]
+        member = MembershipFactory(shop=shop)
+        api_earn(client, raw, member, f"r-warm-{size}")  # the key is cached from now on
+        plain = api_earn(client, raw, member, f"r-plain-{size}")
+        rounded = api_earn(client, raw, member, f"r-{size}", amount="10.40", round_up=True)
+        # The round-up's lines go in the same insert as the shop's share.
+        assert len(rounded) == len(plain)
+        counts.append(len(rounded))
+        assert Donation.objects.filter(shop=shop, kind="round_up").count() == 1
+    assert counts[0] == counts[1], counts
+
+
+def test_the_counters_earn_with_a_round_up_costs_the_same_whatever_the_charities(client):
+    counts = []
+    for size in (1, 12):
+        shop = new_shop()
+        for n in range(size):
+            charity_add(shop, f"Cause {n}")
+        program_set(shop, monthly_cap="1000.00")
+        staff = StaffMemberFactory(shop=shop).user
+        client.force_login(staff)
+        member = MembershipFactory(shop=shop)
+        url = f"/counter/{shop.slug}/members/{member.card_number}/earn/"
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(url, {"amount": "10.40", "token": f"{size:032x}",
+                                         "round_up": "on"}, headers={"HX-Request": "true"})
+        assert response.status_code == 200, response.content
+        counts.append(len(captured.captured_queries))
+        assert Donation.objects.filter(shop=shop, kind="round_up").count() == 1
+    assert counts[0] == counts[1], counts

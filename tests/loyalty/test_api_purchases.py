@@ -81,8 +81,10 @@ class TestEarn:
         body = response.json()
         assert set(body) == {"id", "member", "amount", "currency", "reference", "points_earned",
                              "points_available_at", "balance", "rules_version", "created_at",
-                             "bonuses", "level", "news"}
+                             "bonuses", "level", "news", "earns_points", "donation"}
         assert (body["bonuses"], body["level"], body["news"]) == ([], "", [])
+        # A shop without the charity program: points, and the donation null (not left out).
+        assert (body["earns_points"], body["donation"]) == (True, None)
         purchase = Purchase.objects.get()
         # Default rules: 10 points per whole euro, cents rounded down → 27.50 earns 270.
         assert body["points_earned"] == 270
