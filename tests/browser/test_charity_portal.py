@@ -46,21 +46,21 @@ def test_a_member_picks_a_charity_gives_points_and_sees_the_impact(new_page, scr
     assert_fits_phone(page)
     screenshot(page, "charity-portal-pick-phone")
     page.get_by_text("Bomen voor Morgen").click()
-    page.get_by_role("button", name="Choose this charity").click()
+    page.get_by_role("button", name="Dit goede doel kiezen").click()  # the member reads Dutch
     expect(page.locator("#charity-applies")).to_contain_text("Bomen voor Morgen")
 
     page.goto(f"/portal/{shop.slug}/impact/")
-    page.get_by_label("Points to give").fill("300")
-    page.locator(".impact-give-form button").click()  # "Next", translated already
+    page.get_by_label("Punten om te doneren").fill("300")
+    page.get_by_role("button", name="Volgende").click()
     expect(page.locator("#give-sentence")).to_have_text(
-        "Give 300 points = €\u00a03,00 to Bomen voor Morgen")
+        "Doneer 300 punten = €\u00a03,00 aan Bomen voor Morgen")
     assert_fits_phone(page)
     screenshot(page, "charity-portal-give-phone")
-    page.get_by_role("button", name="Yes, give my points").click()
+    page.get_by_role("button", name="Ja, mijn punten doneren").click()
     # 24.69 from the purchase (2%), the round-up 0.44, and 3.00 for the points.
     expect(page.locator("#impact-total")).to_contain_text("€\u00a028,13")
     # 500 + 12,340 earned by the purchase − 300 given, in the Dutch number format.
-    expect(page.get_by_text("You have 12.540 points to give.")).to_be_visible()
+    expect(page.get_by_text("Je kunt 12.540 punten doneren.")).to_be_visible()
     assert_fits_phone(page)
     screenshot(page, "charity-portal-impact-phone")
 
@@ -69,7 +69,7 @@ def test_a_member_picks_a_charity_gives_points_and_sees_the_impact(new_page, scr
     assert_fits_phone(page)
     screenshot(page, "charity-public-impact-phone")
     page.goto(f"/s/{shop.slug}/")
-    page.get_by_role("link", name="See what we gave together").scroll_into_view_if_needed()
+    page.get_by_role("link", name="Bekijk wat we samen gaven").scroll_into_view_if_needed()
     assert_fits_phone(page)
     page.goto(f"/portal/{shop.slug}/impact/2026/")
     assert_fits_phone(page)
@@ -83,8 +83,9 @@ def test_a_member_picks_a_charity_gives_points_and_sees_the_impact(new_page, scr
                        (f"/portal/{shop.slug}/impact/2026/", "charity-portal-year-desktop")):
         desktop.goto(path)
         screenshot(desktop, name)
+    expect(desktop.get_by_text("← Mijn bijdrage")).to_be_visible()  # on screen: the way back
     desktop.emulate_media(media="print")
     desktop.goto(f"/portal/{shop.slug}/impact/2026/")
-    expect(desktop.get_by_text("← My impact")).to_be_hidden()
+    expect(desktop.get_by_text("← Mijn bijdrage")).to_be_hidden()
     screenshot(desktop, "charity-portal-year-print")
     assert console_errors == []

@@ -185,15 +185,15 @@ def test_my_impact_equals_the_ledger_and_says_who_funded_what(member_client, sho
         membership=member).values("charity").annotate(total=Sum("amount"))}
     assert ledger == {hope.pk: Decimal("1.55"), trees.pk: Decimal("3.00")}
     # nl: one number format (comma, the euro sign before it) everywhere on the page.
-    assert "Together we gave <strong>€\u00a04,55</strong>" in page
+    assert "Samen gaven we <strong>€\u00a04,55</strong>" in page
     assert "€\u00a01,55" in page and "€\u00a03,00" in page
     assert not re.search(r"€\s?\d+\.\d\d", page)
-    assert "€\u00a00,40 taken back after a return" in page  # half the 0.80 share
+    assert "€\u00a00,40 teruggenomen na een retour" in page  # half the 0.80 share
     assert "€\u00a00,60" in page  # the round-up, shown apart
-    assert "your own money" in page and "given by the shop" in page
+    assert "je eigen geld" in page and "gegeven door de winkel" in page
     assert "nov 2026" in page.lower() and "dec 2026" in page.lower()
     assert reverse("portal_impact_year", args=[shop.slug, 2026]) in page
-    assert "Your donations go to <strong>Bomen voor later</strong>." in page  # from now on
+    assert "Je donaties gaan naar <strong>Bomen voor later</strong>." in page  # from now on
 
 
 def test_my_impact_is_only_my_own(member_client, shop, member, charities, program):

@@ -65,7 +65,7 @@ def test_the_totals_per_charity_equal_the_ledger_in_the_shops_language(client, s
     assert '<dd id="impact-all-time">€\u00a0103,34</dd>' in page
     assert '<dd id="impact-this-month">€\u00a03,34</dd>' in page
     assert "€\u00a0100,00" in page
-    assert "€\u00a02,74 from the shop, €\u00a00,60 from customers" in page
+    assert "€\u00a02,74 van de winkel, €\u00a00,60 uit afrondingen van klanten" in page
     assert not re.search(r"€\s?\d+\.\d\d\b", page)
     assert f"ANBI, RSIN {VALID_RSIN}" in page
 
@@ -106,15 +106,15 @@ def test_without_the_program_there_is_no_impact_page_and_no_panel(client, shop):
 def test_the_public_page_links_to_the_impact_page_while_the_program_is_on(client, shop, giving):
     page = text(client.get(reverse("shop_page", args=[shop.slug])))
     assert reverse("charity_public_impact", args=[shop.slug]) in page
-    assert "With every purchase the shop gives a share to the charity you choose." in page
+    assert "Bij elke aankoop geeft de winkel een deel aan het goede doel dat jij kiest." in page
 
 
 def test_instead_of_points_the_pages_say_purchases_earn_donations(client, shop, giving):
     program_set(shop, mode="instead")
     page = text(client.get(reverse("charity_public_impact", args=[shop.slug])))
-    assert "purchases earn donations instead of points" in page
+    assert "aankopen donaties op in plaats van punten" in page  # the shop's language: nl
     page = text(client.get(reverse("shop_page", args=[shop.slug])))
-    assert "your purchases earn donations instead of points" in page
+    assert "leveren je aankopen donaties op in plaats van punten" in page
 
 
 def test_one_shops_page_shows_only_its_own_donations(client, shop, giving):
