@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
@@ -20,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from loyalty.kept import KeptPerShop
 from loyalty.localdays import day_start, local_date, months_add, shop_zone
 from loyalty.models import EntryKind, LedgerEntry, Membership, Purchase, Shop
 from loyalty.sql import fetch_one, table
@@ -57,26 +55,16 @@ class ProgramView:
         return self.tiers[rank - 1] if 0 < rank <= len(self.tiers) else None
 
 
-# --- The program, cached per process --------------------------------------------------------
-
-_cache: dict[tuple, tuple[float, ProgramView | None]] = {}
-_cache_lock = threading.Lock()
-
-
-def _cache_key(shop: Shop) -> tuple:
-    # The creation time too: a test database reuses ids after a rollback.
-    return (shop.pk, shop.created_at)
+# --- The program, kept per process ---------------------------------------------------------
 
 
 def program_forget(*, shop: Shop) -> None:
     """Drop this process's copy of the shop's program (after it changed)."""
-    with _cache_lock:
-        _cache.pop(_cache_key(shop), None)
+    _programs.forget(shop)
 
 
 def program_forget_all() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _programs.forget_all()
 
 
 def program_load(*, shop: Shop) -> ProgramView | None:
@@ -93,21 +81,14 @@ def program_load(*, shop: Shop) -> ProgramView | None:
                        downgrade=row.downgrade, grace_days=row.grace_days, tiers=tiers)
 
 
+_programs: KeptPerShop[ProgramView | None] = KeptPerShop(program_load)
+
+
 def program_for(*, shop: Shop) -> ProgramView | None:
     """The shop's level program as this process last read it: at most
     ``TROUW_API_KEY_CACHE_SECONDS`` old (the same promise as for the earn rules, which the
     API key cache keeps as long); a change in this process is seen at once."""
-    seconds = settings.TROUW_API_KEY_CACHE_SECONDS
-    key = _cache_key(shop)
-    if seconds > 0:
-        found = _cache.get(key)
-        if found is not None and found[0] > time.monotonic():
-            return found[1]
-    program = program_load(shop=shop)
-    if seconds > 0:
-        with _cache_lock:
-            _cache[key] = (time.monotonic() + seconds, program)
-    return program
+    return _programs.get(shop)
 
 
 def program_active(*, shop: Shop) -> ProgramView | None:

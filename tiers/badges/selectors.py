@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.templatetags.static import static
@@ -20,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from loyalty.kept import KeptPerShop
 from loyalty.localdays import day_start, shop_zone
 from loyalty.models import LedgerEntry, Membership, Purchase, PurchaseItem, Shop
 from loyalty.services import points_display
@@ -257,41 +255,27 @@ def badges_for_owner(*, shop: Shop) -> QuerySet[Badge]:
 
 # --- The shop's active badges, kept per process ------------------------------------------------
 
-_cache: dict[tuple, tuple[float, tuple[Badge, ...]]] = {}
-_cache_lock = threading.Lock()
+def _badges_load(*, shop: Shop) -> tuple[Badge, ...]:
+    return tuple(Badge.objects.filter(shop=shop, active=True).order_by("pk"))
 
 
-def _cache_key(shop: Shop) -> tuple:
-    # The creation time too: a test database reuses ids after a rollback.
-    return (shop.pk, shop.created_at)
+_kept: KeptPerShop[tuple[Badge, ...]] = KeptPerShop(_badges_load)
 
 
 def badges_forget(*, shop: Shop) -> None:
     """Drop this process's copy of the shop's badges (after one changed)."""
-    with _cache_lock:
-        _cache.pop(_cache_key(shop), None)
+    _kept.forget(shop)
 
 
 def badges_forget_all() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _kept.forget_all()
 
 
 def badges_active(*, shop: Shop) -> tuple[Badge, ...]:
-    """The shop's active badges as this process last read them: at most
-    ``TROUW_API_KEY_CACHE_SECONDS`` old (the promise the earn rules and the levels keep); a
-    change made in this process is seen at once. Read-only instances: never save them."""
-    seconds = settings.TROUW_API_KEY_CACHE_SECONDS
-    key = _cache_key(shop)
-    if seconds > 0:
-        found = _cache.get(key)
-        if found is not None and found[0] > time.monotonic():
-            return found[1]
-    badges = tuple(Badge.objects.filter(shop=shop, active=True).order_by("pk"))
-    if seconds > 0:
-        with _cache_lock:
-            _cache[key] = (time.monotonic() + seconds, badges)
-    return badges
+    """The shop's active badges as this process last read them (``loyalty.kept``): at most
+    ``TROUW_API_KEY_CACHE_SECONDS`` old; a change made in this process is seen at once.
+    Read-only instances: never save them."""
+    return _kept.get(shop)
 
 
 def achievements(*, membership: Membership, now: dt.datetime | None = None) -> dict:
