@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--drf-cycle", action="store_true",
                         help="serve the earn through DRF's whole request cycle")
+    parser.add_argument("--random-cards", action="store_true",
+                        help="a different random card for each earn (members part-way up the "
+                             "levels and badges), instead of the same 500 again and again")
     parser.add_argument("--profile-sort", default="tottime",
                         help="cProfile's order: tottime (own time) or cumulative")
     parser.add_argument("--profile-filter", default="",
@@ -63,10 +66,18 @@ def main() -> None:
     from loyalty.wsgi import application
     shop = Shop.objects.get(slug=args.shop)
     _key, raw = api_key_create(shop=shop, name="bench-cpu")
-    cards = list(Membership.objects.filter(shop=shop).values_list("card_number", flat=True)[:500])
+    if args.random_cards:
+        cards = list(Membership.objects.filter(shop=shop).order_by("?").values_list(
+            "card_number", flat=True)[:args.requests * args.rounds + args.profile + 100])
+    else:
+        cards = list(Membership.objects.filter(shop=shop).values_list("card_number",
+                                                                     flat=True)[:500])
+
+    taken = iter(range(10**9))  # each earn the next card (with --random-cards, a new one)
 
     def earn(n: int) -> None:
-        body = json.dumps({"member": cards[n % len(cards)], "amount": "27.50", "currency": "EUR",
+        card = cards[next(taken) % len(cards)]
+        body = json.dumps({"member": card, "amount": "27.50", "currency": "EUR",
                            "reference": f"C-{n}"}).encode()
         environ = {
             "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/purchases/", "QUERY_STRING": "",
