@@ -23,7 +23,7 @@ from loyalty import services as loyalty_services
 from loyalty.localdays import months_add
 from loyalty.models import EntryKind, LedgerEntry, Membership, Refund, Shop, User
 from loyalty.selectors import api_keys_forget
-from loyalty.services import field_error, money_display
+from loyalty.services import field_error, image_upload_check, money_display
 from loyalty.templatetags.trouw import money
 
 from . import selectors
@@ -123,29 +123,9 @@ def _charity_values(*, name, description, website, registration_kind,
             "registration_kind": kind, "registration_number": number}
 
 
-LOGO_MAX_BYTES = 2 * 1024 * 1024
-LOGO_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-
-
 def _logo_check(logo) -> None:
     """An uploaded logo: an image of a known format, 2 MB at most."""
-    if not logo:
-        return
-    if logo.size > LOGO_MAX_BYTES:
-        raise field_error("logo", _("The logo may be 2 MB at most."))
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        logo.seek(0)
-        with Image.open(logo) as picture:
-            picture.verify()
-            kind = picture.format
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise field_error("logo", _("Upload a JPEG, PNG, WebP or GIF image.")) from None
-    finally:
-        logo.seek(0)
-    if kind not in LOGO_FORMATS:
-        raise field_error("logo", _("Upload a JPEG, PNG, WebP or GIF image."))
+    image_upload_check(logo, field="logo", too_large=_("The logo may be 2 MB at most."))
 
 
 def _program_lock(shop: Shop) -> CharityProgram:

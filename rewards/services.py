@@ -23,15 +23,13 @@ from django.utils.translation import ngettext
 from loyalty import services as loyalty_services
 from loyalty.models import ApiKey, BirthdayGift, EntryKind, LedgerEntry, Shop, User
 from loyalty.points import MAX_BALANCE, points_as_money
-from loyalty.services import field_error
+from loyalty.services import field_error, image_upload_check
 
 from .models import LimitPeriod, Reward, RewardKind, RewardSettings, Voucher, VoucherStatus
 from .selectors import level_names, reward_level_reason, reward_unavailable_reason
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, no 1/I: read aloud and typed
 CODE_LENGTH = 8  # 32⁸ ≈ 10¹²
-IMAGE_MAX_BYTES = 2 * 1024 * 1024
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 
 REWARD_FIELDS = (
     "kind", "name", "description", "image", "points_cost", "value_amount", "value_percent",
@@ -87,21 +85,7 @@ def reward_settings_update(*, shop: Shop, expired_vouchers_return_points: bool,
 def _image_check(image) -> None:
     if not image or not hasattr(image, "size") or getattr(image, "_committed", False):
         return  # unchanged
-    if image.size > IMAGE_MAX_BYTES:
-        raise field_error("image", _("The image may be 2 MB at most."))
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image.seek(0)
-        with Image.open(image) as picture:
-            picture.verify()
-            kind = picture.format
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise field_error("image", _("Upload a JPEG, PNG, WebP or GIF image.")) from None
-    finally:
-        image.seek(0)
-    if kind not in IMAGE_FORMATS:
-        raise field_error("image", _("Upload a JPEG, PNG, WebP or GIF image."))
+    image_upload_check(image, field="image", too_large=_("The image may be 2 MB at most."))
 
 
 # What each kind of reward is worth is stored in its own field; the others stay empty, so a

@@ -19,6 +19,33 @@ def field_error(field: str, message: str, code: str = "invalid") -> ValidationEr
     return ValidationError({field: [ValidationError(message, code=code)]})
 
 
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def image_upload_check(upload, *, field: str, too_large: str) -> None:
+    """An uploaded picture (a reward's image, a charity's logo): a JPEG, PNG, WebP or GIF that
+    Pillow can read, 2 MB at most; ``too_large`` says so in the caller's words. Nothing given:
+    nothing to check."""
+    if not upload:
+        return
+    if upload.size > IMAGE_MAX_BYTES:
+        raise field_error(field, too_large)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as picture:
+            picture.verify()
+            kind = picture.format
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise field_error(field, _("Upload a JPEG, PNG, WebP or GIF image.")) from None
+    finally:
+        upload.seek(0)
+    if kind not in IMAGE_FORMATS:
+        raise field_error(field, _("Upload a JPEG, PNG, WebP or GIF image."))
+
+
 class DuplicateRequest(Exception):
     """The idempotency key was used before; ``existing`` is what it created."""
 
