@@ -122,6 +122,36 @@ def _insert(model: type[models.Model], params: list, using: str):
         cursor.lastrowid)
 
 
+def insert_many(objs: list[models.Model], using: str = DEFAULT_DB_ALIAS) -> list[models.Model]:
+    """Insert new instances of one model as ``bulk_create`` would, in one statement built once
+    per model and number of rows; their keys are filled in where the database returns them
+    (PostgreSQL and SQLite give the rows of ``RETURNING`` in the order of ``VALUES``, which
+    Django's own ``bulk_create`` relies on too)."""
+    if not objs:
+        return objs
+    connection = connections[using]
+    model = type(objs[0])
+    params = [value for obj in objs for value in values(obj, using)]
+    cursor = _cursor(connection)
+    cursor.execute(_insert_many_sql(model, len(objs), connection.vendor), params)
+    rows = cursor.fetchall() if connection.features.can_return_rows_from_bulk_insert else []
+    for index, obj in enumerate(objs):
+        if rows:
+            obj.pk = rows[index][0]
+        obj._state.adding, obj._state.db = False, using
+    return objs
+
+
+@cache
+def _insert_many_sql(model: type[models.Model], count: int, vendor: str) -> str:
+    one, fields = _insert_sql(model, vendor)
+    head, _values, returning = one.partition(" VALUES ")
+    row, _sep, returning = returning.partition(")")
+    if not connections[DEFAULT_DB_ALIAS].features.can_return_rows_from_bulk_insert:
+        returning = ""
+    return f"{head} VALUES {', '.join([row + ')'] * count)}{returning}"
+
+
 def values(obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> list:
     """The parameters of ``insert_sql(type(obj))`` for this new instance."""
     connection = connections[using]
@@ -172,6 +202,13 @@ def insert_columns(model: type[models.Model]) -> tuple[str, ...]:
 def chains_writes(using: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether one statement may chain writes (PostgreSQL's data-modifying ``WITH``)."""
     return connections[using].vendor == "postgresql"
+
+
+def execute(sql: str, params=(), using: str = DEFAULT_DB_ALIAS) -> int:
+    """Run a statement that returns no rows; the number of rows it changed."""
+    cursor = _cursor(connections[using])
+    cursor.execute(sql, params)
+    return cursor.rowcount
 
 
 def fetch_one(sql: str, params=(), using: str = DEFAULT_DB_ALIAS):

@@ -10,15 +10,17 @@ core (what the earn reads), the card's ``TierState`` and a ``LevelChange`` row w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from loyalty import sql
 from loyalty.localdays import local_date, months_add, shop_zone
 from loyalty.models import Membership, Shop, User
 from loyalty.points import MAX_BALANCE
@@ -425,29 +427,56 @@ def _level_write(*, membership: Membership, program: ProgramView, to: TierView |
                  override: tuple[str, dt.date | None] = ("", None)) -> LevelChange:
     """Set a card's level: its fields in the core (an UPDATE of the row the caller has locked,
     and the same values on ``membership`` in memory, so the answer shows the new level), its
-    state (one upsert) and the log (one insert). Three statements, whatever the tiers."""
+    state (one upsert) and the log (one insert). Plain SQL (``loyalty.sql``; a level up is
+    written by the earn): one statement on PostgreSQL, three on SQLite, whatever the tiers."""
     before = program.tier_of_rank(membership.level_rank)
     fields = _card_fields(to)
-    Membership.objects.filter(pk=membership.pk).update(**fields)
     for name, value in fields.items():
         setattr(membership, name, value)
     zone = shop_zone(membership.shop.time_zone)
     reached_at = reached_at or now
-    TierState.objects.bulk_create(
-        [TierState(shop_id=membership.shop_id, membership_id=membership.pk,
-                   tier_id=to.id if to else None, reached_at=reached_at,
-                   holds_until=selectors.holds_until(period=program.period,
-                                                     reached=local_date(reached_at, zone)),
-                   override_reason=override[0], override_until=override[1], updated_at=now)],
-        update_conflicts=True, unique_fields=["membership"],
-        update_fields=["tier", "reached_at", "holds_until", "override_reason",
-                       "override_until", "updated_at"])
-    return LevelChange.objects.create(
+    change = LevelChange(
         shop_id=membership.shop_id, membership_id=membership.pk,
         from_tier_id=before.id if before else None, to_tier_id=to.id if to else None,
         from_name=membership_name_before(before), to_name=to.name if to else "",
         from_rank=_rank(before), to_rank=_rank(to), reason=reason, purchase=purchase,
         refund=refund, by=by, note=note[:200])
+    connection = connections[DEFAULT_DB_ALIAS]
+    card_params = [Membership._meta.get_field(name).get_db_prep_save(value, connection)
+                   for name, value in fields.items()] + [membership.pk]
+    state_params = sql.row_values(
+        TierState, shop_id=membership.shop_id, membership_id=membership.pk,
+        tier_id=to.id if to else None, reached_at=reached_at,
+        holds_until=selectors.holds_until(period=program.period,
+                                          reached=local_date(reached_at, zone)),
+        override_reason=override[0], override_until=override[1], updated_at=now)
+    card, state = _level_write_sql(connection.vendor)
+    if sql.chains_writes():
+        row = sql.fetch_one(f"WITH m AS ({card}), s AS ({state}) {sql.insert_sql(LevelChange)}",
+                            [*card_params, *state_params, *sql.values(change)])
+        change.pk = row[0]
+        change._state.adding, change._state.db = False, DEFAULT_DB_ALIAS
+        return change
+    sql.execute(card, card_params)
+    sql.execute(state, state_params)
+    return sql.insert(change)
+
+
+@functools.cache
+def _level_write_sql(vendor: str) -> tuple[str, str]:
+    """The card's level fields (an UPDATE) and the state's upsert."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    card = ", ".join(f"{sql.column(Membership, name)} = %s" for name in _card_fields(None))
+    state_columns = sql.insert_columns(TierState)
+    membership = sql.column(TierState, "membership")
+    updated = ", ".join(f"{column} = EXCLUDED.{column}" for column in state_columns
+                        if column not in (membership, sql.column(TierState, "shop")))
+    return (
+        f"UPDATE {sql.table(Membership)} SET {card}"  # noqa: S608 (identifiers only)
+        f" WHERE {quote(Membership._meta.pk.column)} = %s",
+        f"{sql.insert_sql(TierState).split(' RETURNING ')[0]}"
+        f" ON CONFLICT ({membership}) DO UPDATE SET {updated}",
+    )
 
 
 def membership_name_before(tier) -> str:

@@ -212,3 +212,54 @@ class TestTransactions:
                 sql.insert(self._record(shop))
             sql.fetch_one("SELECT 1")
         assert IdempotentRequest.objects.count() == 0
+
+
+class TestInsertMany:
+    def test_rows_are_inserted_in_one_statement_with_their_keys_in_order(self, shop):
+        members = [MembershipFactory(shop=shop) for _ in range(3)]
+        rules = program_rules_current(shop=shop)
+        purchases = [Purchase(shop=shop, membership=member, amount=Decimal(f"{n}.50"),
+                              currency=shop.currency, rules=rules, earn_detail={},
+                              points_available_at=timezone.now())
+                     for n, member in enumerate(members, start=1)]
+
+        with CaptureQueriesContext(connection) as captured:
+            sql.insert_many(purchases)
+
+        assert len(captured) == 1
+        for purchase, member in zip(purchases, members, strict=True):
+            assert purchase._state.adding is False
+            if connection.features.can_return_rows_from_bulk_insert:
+                stored = Purchase.objects.get(pk=purchase.pk)
+                assert stored.membership_id == member.pk
+                assert stored.amount == purchase.amount
+        assert Purchase.objects.filter(shop=shop).count() == 3
+
+    def test_nothing_to_insert_runs_no_statement(self):
+        with CaptureQueriesContext(connection) as captured:
+            assert sql.insert_many([]) == []
+        assert len(captured) == 0
+
+    def test_a_refused_row_writes_none_of_them(self, shop):
+        member = MembershipFactory(shop=shop)
+        rules = program_rules_current(shop=shop)
+        good = Purchase(shop=shop, membership=member, amount=Decimal("5.00"),
+                        currency=shop.currency, rules=rules, earn_detail={},
+                        points_available_at=timezone.now())
+        bad = Purchase(shop=shop, membership=member, amount=Decimal("-1.00"),
+                       currency=shop.currency, rules=rules, earn_detail={},
+                       points_available_at=timezone.now())
+        with pytest.raises(IntegrityError), transaction.atomic():
+            sql.insert_many([good, bad])
+        assert Purchase.objects.filter(shop=shop).count() == 0
+
+
+class TestExecute:
+    def test_it_answers_the_rows_changed(self, shop):
+        members = [MembershipFactory(shop=shop) for _ in range(2)]
+        changed = sql.execute(
+            f"UPDATE {sql.table(Membership)} SET {sql.column(Membership, 'name')} = %s"
+            f" WHERE {sql.column(Membership, 'shop')} = %s", ["Zelfde naam", shop.pk])
+        assert changed == 2
+        assert {m.name for m in Membership.objects.filter(pk__in=[m.pk for m in members])} == {
+            "Zelfde naam"}

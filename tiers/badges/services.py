@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
+from loyalty import sql
 from loyalty.models import EntryKind, Membership, Purchase, Refund, Shop
 from loyalty.selectors import api_keys_forget
 from loyalty.services import points_display
@@ -334,8 +335,8 @@ def _awards_write(*, purchase: Purchase, membership: Membership, badges: list[Ba
             news.append({"kind": "badge",
                          "text": _("New badge: %(name)s") % {"name": badge.name},
                          **selectors.badge_icon_news(badge)})
-    BadgeAward.objects.bulk_create(awards)
-    return awards
+    # Plain SQL (loyalty.sql): one statement for the awards, written on the earn's path.
+    return sql.insert_many(awards)
 
 
 # --- The refund moment -------------------------------------------------------------------------

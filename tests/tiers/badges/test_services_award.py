@@ -244,7 +244,7 @@ def test_a_failing_badge_write_undoes_the_purchase(badge_shop, badge_member, mon
     def broken(*args, **kwargs):
         raise IntegrityError("disk full")
 
-    monkeypatch.setattr(badge_services.BadgeAward.objects, "bulk_create", broken)
+    monkeypatch.setattr(badge_services.sql, "insert_many", broken)
     with pytest.raises(IntegrityError):
         buy(badge_shop, badge_member)
     assert Purchase.objects.count() == 0
