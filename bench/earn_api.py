@@ -389,14 +389,18 @@ def measure(name: str, app: str, port: int, args, data: dict, workdir: Path,
 
 
 def programs(args, state: str) -> None:
-    """Issue 12's programs on or off for the bench shop (bench/programs.py)."""
+    """Issue 12's programs (``on``), issue 13's charity program (``charity``) or none
+    (``off``) for the bench shop (bench/programs.py)."""
     result = subprocess.run([PYTHON, str(ROOT / "bench" / "programs.py"), state, "--shop",
                              args.shop], cwd=ROOT, env=django_env(), timeout=300, check=True,
                             capture_output=True, text=True)
     log(result.stdout.strip())
 
 
-GOAL_RATIO_PROGRAMS = 0.4  # with issue 12's programs on, of the floor
+GOAL_RATIO_PROGRAMS = 0.4  # with issue 12's programs on, of the floor; so with issue 13's
+# charity program on
+STATES = {"off": "earn", "on": "earn+p", "charity": "earn+c"}  # --programs state: result name
+LABELS = {"earn+p": "earn with programs", "earn+c": "earn with the charity program"}
 
 
 def report(results: dict, args) -> bool:
@@ -418,12 +422,15 @@ def report(results: dict, args) -> bool:
         print(f"ratio earn/floor (req/s): {ratio:.2f}  (goal ≥ {GOAL_RATIO}: "
               f"{'met' if ratio_ok else 'NOT met'})")
         ok &= ratio_ok
-    if "earn+p" in results and "floor" in results:
-        ratio = results["earn+p"]["rps"] / results["floor"]["rps"]
+    for name, label in LABELS.items():
+        if name not in results or "floor" not in results:
+            continue
+        ratio = results[name]["rps"] / results["floor"]["rps"]
         ratio_ok = ratio >= GOAL_RATIO_PROGRAMS
-        print(f"ratio earn with programs/floor (req/s): {ratio:.2f}  (goal ≥ "
+        print(f"ratio {label}/floor (req/s): {ratio:.2f}  (goal ≥ "
               f"{GOAL_RATIO_PROGRAMS}: {'met' if ratio_ok else 'NOT met'})")
-        ok &= ratio_ok and results["earn+p"]["errors"] == 0
+        ok &= ratio_ok and results[name]["errors"] == 0
+    if "earn+p" in results and "floor" in results:
         settled = results["earn+p"].get("settled")
         if settled is not None:
             share = settled["rps"] / results["floor"]["rps"]
@@ -450,10 +457,12 @@ def summary(rounds: list[dict]) -> bool:
               f"{', '.join(f'{x:.2f}' for x in ratios)}; goal ≥ {GOAL_RATIO}: "
               f"{'met' if ratio >= GOAL_RATIO else 'NOT met'})")
         ok &= ratio >= GOAL_RATIO
-    if all("earn+p" in r and "floor" in r for r in rounds):
-        ratios = sorted(r["earn+p"]["rps"] / r["floor"]["rps"] for r in rounds)
+    for name, label in LABELS.items():
+        if not all(name in r and "floor" in r for r in rounds):
+            continue
+        ratios = sorted(r[name]["rps"] / r["floor"]["rps"] for r in rounds)
         ratio = statistics.median(ratios)
-        print(f"ratio earn with programs/floor: median {ratio:.2f} (each round: "
+        print(f"ratio {label}/floor: median {ratio:.2f} (each round: "
               f"{', '.join(f'{x:.2f}' for x in ratios)}; goal ≥ {GOAL_RATIO_PROGRAMS}: "
               f"{'met' if ratio >= GOAL_RATIO_PROGRAMS else 'NOT met'})")
         ok &= ratio >= GOAL_RATIO_PROGRAMS
@@ -487,9 +496,12 @@ def main() -> int:
     parser.add_argument("--no-settle", dest="settle", action="store_false",
                         help="with programs on, skip the first round's pass of one earn per "
                              "sampled card (see settle())")
-    parser.add_argument("--programs", choices=["off", "on", "both"], default="off",
+    parser.add_argument("--programs", choices=["off", "on", "both", "charity", "all"],
+                        default="off",
                         help="issue 12's programs (bonus events, levels, badges; "
-                             "bench/programs.py) off, on, or both in every round")
+                             "bench/programs.py) off, on, or both in every round; charity: "
+                             "issue 13's charity program (off, then charity, each round); "
+                             "all: off, on and charity each round")
     args = parser.parse_args()
     database_use(args.database)
     if shutil.which("wrk") is None:
@@ -509,10 +521,12 @@ def main() -> int:
                 log(f"round {number} of {args.rounds}")
             results = {}
             if args.only in (None, "earn"):
-                states = {"off": ["off"], "on": ["on"], "both": ["off", "on"]}[args.programs]
+                states = {"off": ["off"], "on": ["on"], "both": ["off", "on"],
+                          "charity": ["off", "charity"],
+                          "all": ["off", "on", "charity"]}[args.programs]
                 for state in states:
                     programs(args, state)
-                    name = "earn" if state == "off" else "earn+p"
+                    name = STATES[state]
                     results[name] = measure(
                         name, "loyalty.wsgi:application", args.port, args, data, workdir,
                         settle_first=state == "on" and number == 1 and args.settle)
@@ -533,7 +547,15 @@ def main() -> int:
     reconcile = subprocess.run([PYTHON, "manage.py", "reconcile_ledger", "--shop", args.shop],
                                cwd=ROOT, env=django_env(), timeout=900, check=False)
     print(f"(exit {reconcile.returncode}, {time.monotonic() - started:.1f} s)")
-    return 0 if ok and reconcile.returncode == 0 else 1
+    reconciled = reconcile.returncode == 0
+    if args.programs in ("charity", "all"):
+        print("\nreconcile_donations:")
+        donations = subprocess.run(
+            [PYTHON, "manage.py", "reconcile_donations", "--shop", args.shop], cwd=ROOT,
+            env=django_env(), timeout=900, check=False)
+        print(f"(exit {donations.returncode})")
+        reconciled &= donations.returncode == 0
+    return 0 if ok and reconciled else 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Switch a bench shop's programs on or off, for ``bench/earn_api.py --programs``: issue 12's
-load — 5 bonus-point events (one of them on at any hour, so every earn evaluates all five and
-applies one), 10 levels and 20 badges (once the tiers app is installed) — or none of it.
-Run by earn_api.py between rounds:
+load (``on``) — 5 bonus-point events (one of them on at any hour, so every earn evaluates all
+five and applies one), 10 levels and 20 badges — or issue 13's (``charity``): the charity
+program beside points, 1% of every purchase to the member's charity (three charities, the
+default until a member picks one; every tenth sampled member has picked one) — or none of it
+(``off``). Run by earn_api.py between rounds:
 
     .venv/bin/python bench/programs.py on --shop bench-bakkerij
+    .venv/bin/python bench/programs.py charity --shop bench-bakkerij
     .venv/bin/python bench/programs.py off --shop bench-bakkerij
 """
 
@@ -50,17 +53,49 @@ BADGES = [
 ]
 
 
-def programs_set(*, shop, on: bool) -> str:
+def programs_set(*, shop, state: str) -> str:
     from django.apps import apps
 
     from loyalty import services
 
+    on = state == "on"
     services.program_rules_update(shop=shop, by=None, bonus_events=EVENTS if on else [],
                                   bonus_combine="stack")
     done = [f"{len(EVENTS) if on else 0} bonus events"]
     if apps.is_installed("tiers"):
         done += [_levels_set(shop=shop, on=on), _badges_set(shop=shop, on=on)]
+    if apps.is_installed("charity"):
+        done.append(_charity_set(shop=shop, on=state == "charity"))
     return ", ".join(done)
+
+
+# Three charities (ANBI numbers that pass the RSIN check); the first is the default.
+CHARITIES = [("Voedselbank", "anbi", "002446662"), ("Dierenasiel", "anbi", "803225969"),
+             ("Speeltuin", "", "")]
+
+
+def _charity_set(*, shop, on: bool) -> str:
+    from charity import services as charity_services
+    from charity.models import Charity, CharityChoice
+    from loyalty.models import Membership
+
+    existing = {charity.name: charity for charity in Charity.objects.filter(shop=shop)}
+    if on and not existing:
+        for name, kind, number in CHARITIES:
+            existing[name] = charity_services.charity_create(
+                shop=shop, name=name, registration_kind=kind, registration_number=number)
+        # Every tenth card has picked a charity (the others give to the default).
+        cards = Membership.objects.filter(shop=shop).order_by("pk").values_list("pk", flat=True)
+        charities = list(existing.values())
+        CharityChoice.objects.bulk_create(
+            [CharityChoice(membership_id=card, charity=charities[n % len(charities)],
+                           source="portal")
+             for n, card in enumerate(cards[::10])], batch_size=2000)
+    default = existing.get(CHARITIES[0][0])
+    charity_services.program_configure(shop=shop, data=charity_services.program_input_clean(
+        enabled=on, mode="beside", rule_kind="percent", rule_value="1",
+        default_charity_id=default.pk if default else None))
+    return "the charity program " + ("on (1%)" if on else "off")
 
 
 def _levels_set(*, shop, on: bool) -> str:
@@ -93,7 +128,7 @@ def _badges_set(*, shop, on: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("state", choices=["on", "off"])
+    parser.add_argument("state", choices=["on", "charity", "off"])
     parser.add_argument("--shop", default="bench-bakkerij")
     args = parser.parse_args()
     import django
@@ -102,7 +137,7 @@ def main() -> None:
     from loyalty.models import Shop
 
     shop = Shop.objects.get(slug=args.shop)
-    done = programs_set(shop=shop, on=args.state == "on")
+    done = programs_set(shop=shop, state=args.state)
     print(f"programs {args.state} for {shop.slug}: {done}")
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty.kept import KeptPerShop
 from loyalty.localdays import local_date, months_add, shop_zone
 
 from .models import (
@@ -35,6 +37,60 @@ def month_of(instant: dt.datetime, time_zone: str) -> dt.date:
 
 def program_for(*, shop) -> CharityProgram | None:
     return CharityProgram.objects.filter(shop=shop).first()
+
+
+@dataclass(frozen=True)
+class ProgramView:
+    """The shop's program and its charities (all of them, by id, in the order they were
+    added), as the earn's donation reads them: kept per process and checked on every purchase
+    against the program's ``updated_at`` (which every change of the program or a charity
+    moves), so a purchase never gives by settings that have changed."""
+
+    program: CharityProgram
+    charities: dict[int, Charity]
+
+    @property
+    def updated_at(self) -> dt.datetime:
+        return self.program.updated_at
+
+
+def _program_view_load(*, shop) -> ProgramView | None:
+    program = program_for(shop=shop)
+    if program is None:
+        return None
+    return ProgramView(program=program, charities={
+        charity.pk: charity for charity in Charity.objects.filter(shop=shop).order_by("pk")})
+
+
+_kept_programs: KeptPerShop[ProgramView | None] = KeptPerShop(_program_view_load)
+
+
+def program_view(*, shop, updated_at: dt.datetime | None = None) -> ProgramView | None:
+    """The shop's program and charities; with ``updated_at`` (the program row's, read under
+    the purchase's lock), loaded again unless the kept copy is that version."""
+    view = _kept_programs.get(shop)
+    if updated_at is not None and (view is None or view.updated_at != updated_at):
+        _kept_programs.forget(shop)
+        view = _kept_programs.get(shop)
+    return view
+
+
+def program_view_forget(*, shop) -> None:
+    _kept_programs.forget(shop)
+
+
+def recipients_of(*, charities, split: str, chosen_id: int | None = None) -> list[Charity]:
+    """Who a gift goes to: the member's chosen charity (``chosen_id``) while it is active,
+    else the default, else (or when the owner prefers it) all active charities evenly."""
+    chosen = charities.get(chosen_id) if chosen_id is not None else None
+    if chosen is not None and chosen.active:
+        return [chosen]
+    active = [charity for charity in charities.values() if charity.active]
+    if split == Split.DEFAULT:
+        default = [charity for charity in active if charity.is_default]
+        if default:
+            return default[:1]
+    return active
 
 
 def charities_for_shop(*, shop, active_only: bool = False):

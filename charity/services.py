@@ -9,17 +9,19 @@ Every donation of a shop takes its program's row lock, after the card's and the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
+from loyalty import sql
 from loyalty.localdays import months_add
 from loyalty.models import EntryKind, LedgerEntry, Membership, Refund, Shop, User
 from loyalty.selectors import api_keys_forget
@@ -129,9 +131,14 @@ def _logo_check(logo) -> None:
 
 
 def _program_lock(shop: Shop) -> CharityProgram:
-    """The shop's program row, locked (created, switched off, when the shop has none)."""
+    """The shop's program row, locked for a change of the program or its charities (created,
+    switched off, when the shop has none). Its ``updated_at`` moves: the version the earn's
+    kept copy of the charities is checked against (``selectors.program_view``)."""
     CharityProgram.objects.get_or_create(shop=shop)
-    return CharityProgram.objects.select_for_update().get(shop=shop)
+    program = CharityProgram.objects.select_for_update().get(shop=shop)
+    program.updated_at = timezone.now()
+    CharityProgram.objects.filter(pk=program.pk).update(updated_at=program.updated_at)
+    return program
 
 
 def _name_taken() -> ValidationError:
@@ -346,19 +353,18 @@ def membership_charity_choose(*, membership: Membership, charity_id,
 
 def _recipients(*, program: CharityProgram, shop_id: int, membership_id: int | None
                 ) -> list[tuple[Charity, CharityChoice | None]]:
-    """Who a gift goes to: the member's chosen charity while it is active, else the default,
-    else (or when the owner prefers it) all active charities evenly."""
+    """Who a gift goes to (``selectors.recipients_of``), with the member's choice where the
+    gift follows it."""
+    choice = None
     if membership_id is not None:
         choice = (CharityChoice.objects.filter(membership_id=membership_id)
-                  .select_related("charity").order_by("-chosen_at", "-pk").first())
-        if choice is not None and choice.charity.active:
-            return [(choice.charity, choice)]
-    active = list(Charity.objects.filter(shop_id=shop_id, active=True).order_by("pk"))
-    if program.split == Split.DEFAULT:
-        default = [c for c in active if c.is_default]
-        if default:
-            return [(default[0], None)]
-    return [(charity, None) for charity in active]
+                  .order_by("-chosen_at", "-pk").first())
+    charities = {charity.pk: charity
+                 for charity in Charity.objects.filter(shop_id=shop_id).order_by("pk")}
+    chosen_id = choice.charity_id if choice is not None else None
+    return [(charity, choice if charity.pk == chosen_id else None)
+            for charity in selectors.recipients_of(charities=charities, split=program.split,
+                                                   chosen_id=chosen_id)]
 
 
 def _split(amount: Decimal, parts: int, currency: str) -> list[Decimal]:
@@ -424,19 +430,60 @@ def _month_given(*, shop_id: int, month: dt.date) -> Decimal:
         total=Sum("amount"))["total"] or ZERO
 
 
-def _gift_lines(*, purchase, program, kind, funded_by, total, recipients, month) -> list:
+def _gift_lines(*, purchase, kind, funded_by, total, recipients, choice_id, month) -> list:
     lines = []
-    for (charity, choice), part in zip(
-            recipients, _split(total, len(recipients), purchase.currency), strict=True):
+    for charity, part in zip(recipients, _split(total, len(recipients), purchase.currency),
+                             strict=True):
         if part <= 0:
             continue
         lines.append(Donation(
             shop_id=purchase.shop_id, charity=charity, membership_id=purchase.membership_id,
-            choice=choice, kind=kind, funded_by=funded_by, source=DonationSource.PURCHASE,
+            choice_id=choice_id,
+            kind=kind, funded_by=funded_by, source=DonationSource.PURCHASE,
             amount=part, currency=purchase.currency, purchase=purchase,
             idempotency_key=f"purchase:{purchase.pk}:{kind}:{charity.pk}",
             payable_at=purchase.points_available_at, month=month))
     return lines
+
+
+@functools.cache
+def _program_read_sql(vendor: str) -> str:
+    """The shop's program row, share-locked (a month close locks it for update, so it waits for
+    the purchases giving now, and they for it), with the member's latest choice: its id and
+    its charity's. Parameters: the card twice, the shop."""
+    program = sql.columns(CharityProgram, "p")
+    choice = sql.table(CharityChoice)
+    latest = (f" FROM {choice} ch WHERE ch.{sql.column(CharityChoice, 'membership')} = %s"
+              f" ORDER BY ch.{sql.column(CharityChoice, 'chosen_at')} DESC, ch.id DESC LIMIT 1")
+    lock = " FOR SHARE" if connections[DEFAULT_DB_ALIAS].features.has_select_for_update else ""
+    return (f"SELECT {program.sql}, (SELECT ch.id{latest}),"  # noqa: S608 (identifiers only)
+            f" (SELECT ch.{sql.column(CharityChoice, 'charity')}{latest})"
+            f" FROM {sql.table(CharityProgram)} p"
+            f" WHERE p.{sql.column(CharityProgram, 'shop')} = %s{lock}")
+
+
+def _program_read(*, shop_id: int, membership_id: int | None
+                  ) -> tuple[CharityProgram | None, int | None, int | None]:
+    """The program as it is now (share-locked) and the member's latest choice (its id and its
+    charity's id), in one statement."""
+    row = sql.fetch_one(_program_read_sql(connections[DEFAULT_DB_ALIAS].vendor),
+                        [membership_id, membership_id, shop_id])
+    if row is None:
+        return None, None, None
+    columns = sql.columns(CharityProgram, "p")
+    return columns.load(row), row[len(columns)], row[len(columns) + 1]
+
+
+CAP_LOCK_SPACE = 0x54_52_43  # "TRC": this app's advisory locks, the shop's id the second key
+
+
+def _cap_lock(shop_id: int) -> None:
+    """Serialise the shop's purchases that give under a monthly cap (the room left must hold
+    until the commit): a transaction-scoped advisory lock on PostgreSQL, beside the program's
+    share lock, so purchases without a cap never wait for one another. SQLite locks the whole
+    database for a write already."""
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        sql.fetch_one("SELECT pg_advisory_xact_lock(%s, %s)", [CAP_LOCK_SPACE, shop_id])
 
 
 def purchase_donate(*, purchase) -> list[Donation]:
@@ -444,15 +491,18 @@ def purchase_donate(*, purchase) -> list[Donation]:
     purchase and the customer's round-up (``purchase.extras``: ``round_up`` True, or
     ``donation_amount`` with an optional ``donation_currency``), to the charity the member
     has chosen at this moment, in the purchase's transaction. A shop without the program
-    costs no query (``Shop.charity_enabled``, loaded with the shop). Over the monthly cap,
-    only what fits is given. A retried purchase never gets here twice (its insert fails
-    first); the unique idempotency keys hold it in the database too."""
+    costs no query (``Shop.charity_enabled``, loaded with the shop); with it, two statements
+    (docs/benchmarks.md): the program with the member's choice, then the donations — the
+    shop's charities are kept per process, checked against the program's version. Over the
+    monthly cap, only what fits is given. A retried purchase never gets here twice (its insert
+    fails first); the unique idempotency keys hold it in the database too."""
     shop = purchase.shop
     extras = getattr(purchase, "extras", None) or {}
     asked = extras.get("round_up") or extras.get("donation_amount") not in (None, "")
     if not shop.charity_enabled and not asked:
         return []
-    program = CharityProgram.objects.select_for_update().filter(shop_id=shop.pk).first()
+    program, choice_id, chosen_id = _program_read(shop_id=shop.pk,
+                                                  membership_id=purchase.membership_id)
     gift = roundup_clean(program=program, shop=shop, amount=purchase.amount,
                          round_up=bool(extras.get("round_up")),
                          donation_amount=extras.get("donation_amount"),
@@ -470,27 +520,31 @@ def purchase_donate(*, purchase) -> list[Donation]:
         share = shop_share_amount(program=program, amount=purchase.amount,
                                   currency=purchase.currency)
         if share > 0 and program.monthly_cap is not None:
+            _cap_lock(shop.pk)
             room = program.monthly_cap - _month_given(shop_id=shop.pk, month=month)
             share = max(min(share, room), ZERO)
     if share <= 0 and gift <= 0:
         return []
-    recipients = _recipients(program=program, shop_id=shop.pk,
-                             membership_id=purchase.membership_id)
+    view = selectors.program_view(shop=shop, updated_at=program.updated_at)
+    recipients = selectors.recipients_of(charities=view.charities if view else {},
+                                         split=program.split, chosen_id=chosen_id)
     if not recipients:
         if gift > 0:
             raise field_error("round_up", _("This shop does not take donations."),
                               code="no_donations")
         return []
+    if chosen_id not in {charity.pk for charity in recipients}:
+        choice_id = None  # the choice's charity is off: the gift follows the default
     lines = []
     if share > 0:
-        lines += _gift_lines(purchase=purchase, program=program, kind=DonationKind.SHOP_SHARE,
+        lines += _gift_lines(purchase=purchase, kind=DonationKind.SHOP_SHARE,
                              funded_by=FundedBy.SHOP, total=share, recipients=recipients,
-                             month=month)
+                             choice_id=choice_id, month=month)
     if gift > 0:
-        lines += _gift_lines(purchase=purchase, program=program, kind=DonationKind.ROUND_UP,
+        lines += _gift_lines(purchase=purchase, kind=DonationKind.ROUND_UP,
                              funded_by=FundedBy.CUSTOMER, total=gift, recipients=recipients,
-                             month=month)
-    Donation.objects.bulk_create(lines)
+                             choice_id=choice_id, month=month)
+    sql.insert_many(lines)  # plain SQL (loyalty.sql): the earn's path
     purchase.donations_made = lines
     purchase.donation = _donation_summary(
         lines=lines, currency=purchase.currency, recipients=recipients)
@@ -506,7 +560,7 @@ def _donation_summary(*, lines, currency: str, recipients) -> dict:
     names them all when the gift was split evenly), the currency."""
     def total(kind):
         return str(sum((line.amount for line in lines if line.kind == kind), ZERO))
-    names = [charity.name for charity, _choice in recipients]
+    names = [charity.name for charity in recipients]
     return {"shop_share": total(DonationKind.SHOP_SHARE), "round_up": total(DonationKind.ROUND_UP),
             "currency": currency, "charity": names[0] if len(names) == 1 else None,
             "charities": names}
@@ -516,7 +570,9 @@ def _donation_words(summary: dict, *, chosen: bool = False) -> str:
     """"€0.50 round-up and €0.28 from the shop to KWF": what the counter and the API's
     ``news`` say of a purchase's gift (empty when it gave nothing)."""
     share, gift = Decimal(summary["shop_share"]), Decimal(summary["round_up"])
-    values = {"share": money(share, summary["currency"]), "gift": money(gift, summary["currency"]),
+    currency = summary["currency"]  # only what the words need is formatted (the earn's path)
+    values = {"share": money(share, currency) if share > 0 else "",
+              "gift": money(gift, currency) if gift > 0 else "",
               "charity": ", ".join(summary["charities"])}
     if share > 0 and gift > 0:
         if chosen:
