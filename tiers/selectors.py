@@ -205,6 +205,16 @@ def membership_measure(*, membership: Membership, shop: Shop, measure: str,
     the card's own rows (the ledger's ``entry_member_idx``, the purchases' card index); visits
     are the distinct local days of its purchases. The same figure as ``shop_measures`` gives
     for the card (a test holds the two together)."""
+    sql, params = measure_statement(membership=membership, shop=shop, measure=measure,
+                                    start=start, end=end)
+    return measure_value(measure, fetch_one(sql, params)[0])
+
+
+def measure_statement(*, membership: Membership, shop: Shop, measure: str,
+                      start: dt.datetime | None, end: dt.datetime | None = None
+                      ) -> tuple[str, list]:
+    """``membership_measure``'s statement and parameters (one integer: points, cents or
+    visits), for a caller that reads it with other rows in one round trip (the badges)."""
     sql = _measure_sql(measure, start is not None, end is not None, connection.vendor)
     params: list = [membership.pk, shop.pk]
     if measure == Measure.VISITS:
@@ -213,9 +223,13 @@ def membership_measure(*, membership: Membership, shop: Shop, measure: str,
     for moment in (start, end):
         if moment is not None:
             params.append(connection.ops.adapt_datetimefield_value(moment))
-    value = fetch_one(sql, params)[0]
+    return sql, params
+
+
+def measure_value(measure: str, value) -> Decimal:
+    """The measure of the statement's integer."""
     if measure == Measure.AMOUNT:
-        return Decimal(int(value)).scaleb(-2)  # cents to the amount, two decimals
+        return Decimal(int(value or 0)).scaleb(-2)  # cents to the amount, two decimals
     return Decimal(int(value or 0))
 
 

@@ -494,8 +494,9 @@ def purchase_level_up(*, purchase) -> None:
     """The purchase effect (settings.TROUW_EFFECTS["purchase"]): right after the qualifying
     purchase, in its transaction with the card locked, up to the level the card now earns.
     A shop without levels costs no query (``Shop.levels_enabled``, loaded with the shop); with
-    levels (the program and tiers kept per process for a few seconds), one aggregate query,
-    and three more statements when the level changes — whatever the number of tiers. Never
+    levels (the program and tiers kept per process for a few seconds), one aggregate query
+    (none when the badges' effect read the measure with its facts: ``purchase.level_measure``),
+    and one more statement when the level changes (three on SQLite) — whatever the tiers. Never
     down: that is the re-evaluation's. A retried purchase (idempotent earn) never gets here
     twice: its insert fails first; the log's unique purchase holds it in the database too."""
     membership = purchase.membership
@@ -505,10 +506,14 @@ def purchase_level_up(*, purchase) -> None:
     if program is None or membership.level_rank >= len(program.tiers):
         return  # no levels, or already at the top: nothing to count
     now = purchase.created_at or timezone.now()
-    zone = shop_zone(purchase.shop.time_zone)
-    value = selectors.membership_measure(
-        membership=membership, shop=purchase.shop, measure=program.measure,
-        start=selectors.period_start(period=program.period, now=now, zone=zone))
+    handed_on = getattr(purchase, "level_measure", None)  # read with the badges' facts
+    if handed_on is not None and handed_on[0] == program.measure:
+        value = handed_on[1]
+    else:
+        value = selectors.membership_measure(
+            membership=membership, shop=purchase.shop, measure=program.measure,
+            start=selectors.period_start(period=program.period, now=now,
+                                         zone=shop_zone(purchase.shop.time_zone)))
     earned = selectors.tier_for_measure(program.tiers, value)
     if earned is None or earned.rank <= membership.level_rank:
         return

@@ -355,3 +355,51 @@ def test_a_cards_measure_equals_the_shops_grouped_measure(shop, measure):
             assert one == Decimal(want)
         if measure == "amount":
             assert str(one) == want  # two decimals, like the ORM's
+
+
+@pytest.mark.parametrize("measure", ["points", "amount", "visits"])
+def test_the_measure_read_with_the_badges_is_the_cards_measure_and_costs_no_query(
+        shop, measure, monkeypatch):
+    """With badges on, the badges' effect reads the level's measure in its own statement and
+    hands it on (bonus points of the badges it awards included); the level's effect then runs
+    no measure query, and the figure is the one ``membership_measure`` reads afterwards."""
+    from tiers.badges.services import badge_create
+
+    levels_set(shop, measure=measure, tiers=[{"name": "Brons", "threshold": "100000"}])
+    badge_create(shop=shop, template="first_purchase", name="Welkom", icon="star",
+                 bonus_points=25)
+    card = MembershipFactory(shop=shop)
+    buy(shop, card, "4.00")
+    handed = []
+    original = services.purchase_level_up
+
+    def spy(*, purchase):
+        handed.append(purchase.level_measure)
+        return original(purchase=purchase)
+
+    measured = []
+    monkeypatch.setattr(services, "purchase_level_up", spy)
+    monkeypatch.setattr(services.selectors, "membership_measure",
+                        lambda **kw: measured.append(kw) or Decimal(0))
+    with time_machine.travel(dt.datetime(2026, 6, 2, 12, tzinfo=AMS), tick=False):
+        purchase = buy(shop, card, "12.35")  # the first purchase's badge is held: no bonus
+    monkeypatch.undo()
+    assert measured == []  # the level's effect used what the badges read
+    program = selectors.program_active(shop=shop)
+    expected = selectors.membership_measure(
+        membership=card, shop=shop, measure=measure,
+        start=selectors.period_start(period=program.period, now=purchase.created_at,
+                                     zone=AMS))
+    assert handed == [(measure, expected)]
+    assert expected > 0
+
+
+def test_a_badges_bonus_in_the_handed_on_measure_raises_the_level_at_that_purchase(shop):
+    from tiers.badges.services import badge_create
+
+    levels_set(shop, measure="points", tiers=[{"name": "Brons", "threshold": "75"}])
+    badge_create(shop=shop, template="first_purchase", name="Welkom", icon="star",
+                 bonus_points=30)
+    card = MembershipFactory(shop=shop)
+    buy(shop, card, "5.00")  # 50 points and the badge's 30: 80, over 75
+    assert level_of(card)[0] == "Brons"

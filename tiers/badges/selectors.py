@@ -36,6 +36,7 @@ class MemberFacts:
     days: dict[dt.date, tuple[Decimal, bool]] = field(default_factory=dict)
     categories: int = 0
     held: set[int] = field(default_factory=set)
+    measure: int | None = None  # the statement's integer of ``member_facts(measure=…)``
 
     @property
     def visit_days(self) -> list[dt.date]:
@@ -101,25 +102,32 @@ def _facts_sql(categories: bool, held: bool, vendor: str) -> str:
 
 
 def member_facts(*, membership: Membership, shop: Shop, categories: bool = True,
-                 held: bool = False) -> MemberFacts:
+                 held: bool = False, measure: tuple[str, list] | None = None) -> MemberFacts:
     """The member's history in one statement: per local day of the shop's time zone, the net
     amount and how many purchases still count; with ``categories``, how many product
     categories the member bought from (of purchases not refunded in full); with ``held``, the
-    badges the member holds (``facts.held``)."""
+    badges the member holds (``facts.held``); with ``measure`` (a statement of one integer
+    and its parameters: the level's measure, ``tiers.selectors.measure_statement``), its
+    value (``facts.measure``), in the same round trip."""
     _day, zone_params = connection.ops.datetime_cast_date_sql("", (), shop.time_zone)
     params = [*zone_params, membership.pk]
     params += [membership.pk] * (int(held) + int(categories))
+    statement = _facts_sql(categories, held, connection.vendor)
+    if measure is not None:
+        statement += f" UNION ALL SELECT 3, NULL, NULL, NULL, ({measure[0]})"
+        params += measure[1]
     facts = MemberFacts()
-    for kind, day, net, kept, n in fetch_all(_facts_sql(categories, held, connection.vendor),
-                                             params):
+    for kind, day, net, kept, n in fetch_all(statement, params):
         if kind == 0:
             if isinstance(day, str):  # SQLite gives the day as text
                 day = dt.date.fromisoformat(day)
             facts.days[day] = (Decimal(int(net)).scaleb(-2), int(kept) > 0)
         elif kind == 1:
             facts.held.add(int(n))
-        else:
+        elif kind == 2:
             facts.categories = int(n or 0)
+        else:
+            facts.measure = int(n or 0)
     return facts
 
 

@@ -16,10 +16,13 @@ from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
 from loyalty import sql
+from loyalty.localdays import shop_zone
 from loyalty.models import EntryKind, Membership, Purchase, Refund, Shop
 from loyalty.selectors import api_keys_forget
 from loyalty.services import points_display
 
+from .. import selectors as level_selectors
+from ..models import Measure
 from . import selectors
 from .models import (
     BUILTIN_ICONS,
@@ -301,11 +304,25 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
     ]
     if not candidates:
         return []
+    # The level decided next (tiers.services.purchase_level_up) needs the card's measure: it
+    # is read in the same round trip and handed on, with this purchase's badge bonuses added.
+    program = level_selectors.program_active(shop=shop)
+    measure = None
+    if program is not None and membership.level_rank < len(program.tiers):
+        measure = level_selectors.measure_statement(
+            membership=membership, shop=shop, measure=program.measure,
+            start=level_selectors.period_start(period=program.period, now=now,
+                                               zone=shop_zone(shop.time_zone)))
     facts = selectors.member_facts(
-        membership=membership, shop=shop, held=True,
+        membership=membership, shop=shop, held=True, measure=measure,
         categories=any(b.template == BadgeTemplate.CATEGORIES for b in candidates))
     earned = [badge for badge in candidates
               if badge.pk not in facts.held and selectors.badge_progress(badge, facts).done]
+    if measure is not None:
+        value = level_selectors.measure_value(program.measure, facts.measure)
+        if program.measure == Measure.POINTS:
+            value += sum(badge.bonus_points for badge in earned)
+        purchase.level_measure = (program.measure, value)
     if not earned:
         return []
     return _awards_write(purchase=purchase, membership=membership, badges=earned, now=now)
