@@ -142,6 +142,16 @@ def test_a_refused_gift_is_said_at_its_field_and_nothing_is_written(
     nothing_written(member)
 
 
+def test_a_round_up_over_a_small_maximum_is_refused_at_the_counter_and_nothing_written(
+        staff_client, shop, member, hope):
+    program_set(shop, round_up_max="0.20", default_charity_id=hope.pk)
+    response = earn(staff_client, shop, member, round_up="on", donation_currency="EUR")
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#panel"
+    assert "A round-up may be 0.20 EUR at most." in text(response)
+    nothing_written(member)
+
+
 def test_the_earn_form_sends_the_currency_it_shows_the_gift_in(staff_client, shop, member,
                                                                hope):
     content = text(staff_client.get(member_url(shop, member)))
