@@ -88,7 +88,7 @@ def program_add(story: Story, giving: Giving, *, featured: Membership, staff) ->
                 reference=f"{story.reference_prefix}G{index + 1:03d}",
                 idempotency_key=f"demo-giving:{shop.slug}:{index}", extras=extras)
         story.counts["purchases with the charity program"] += 1
-        story.counts["round-ups"] += bool(extras)
+        story.counts["customers' own gifts"] += bool(extras)
     if giving.points_given:
         with at(now - DAY):
             spendable = services.membership_spendable_points(
