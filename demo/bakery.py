@@ -10,11 +10,12 @@ import random
 from decimal import Decimal
 
 from demo.clock import at
+from demo.giving import Giving, program_add
 from demo.people import FIRST_NAMES, LAST_NAMES, login
 from demo.rhythm import FRIDAY, MONDAY, SATURDAY, THURSDAY, TUESDAY, WEDNESDAY, Rhythm
 from demo.story import DAY, Customer, Staffing, Story, email_of
 from loyalty import services
-from loyalty.models import MembershipSource, Shop, StaffMember, StaffRole
+from loyalty.models import Membership, MembershipSource, Shop, StaffMember, StaffRole
 from rewards import services as reward_services
 from rewards.models import LimitPeriod, RewardKind
 from tiers import services as tier_services
@@ -101,6 +102,25 @@ LEVELS = [
 ]
 
 
+# Dutch charities with ANBI status (their RSIN passes the eleven-test; the names are the
+# demo's own).
+GIVING = Giving(
+    charities=[
+        {"name": "Voedselbank Amsterdam-West", "registration_kind": "anbi",
+         "registration_number": "824055172", "website": "https://voedselbank-west.example",
+         "description": "Pakketten met eten voor gezinnen in de buurt die even niet rondkomen."},
+        {"name": "Stichting Groene Jordaan", "registration_kind": "anbi",
+         "registration_number": "853179220", "website": "https://groenejordaan.example",
+         "description": "Bomen, geveltuinen en plantenbakken in de straten om de bakkerij."},
+        {"name": "Stichting Voorleesvrienden", "registration_kind": "anbi",
+         "registration_number": "806423912",
+         "description": "Vrijwilligers lezen voor aan kinderen die thuis weinig boeken hebben."},
+    ],
+    rule_kind="percent", rule_value="1", round_up_max="5.00", points_per_unit=100,
+    featured_charity=1, points_given=200, gift_amounts=("0.50", "1.00", "2.00"),
+)
+
+
 def load(*, now: dt.datetime) -> Story | None:
     """Build the bakery and its year, or return None when it is there already."""
     if Shop.objects.filter(slug=SLUG).exists():
@@ -162,6 +182,11 @@ def load(*, now: dt.datetime) -> Story | None:
         story.claim_by_someone(RHYTHM.evening(RHYTHM.local_date(now) - weeks * 7 * DAY, rng),
                                WORKSHOP["name"])
     story.tell(customers)
+    # The charity program, on for the last two weeks (under the rules of then): 1% of every
+    # purchase from the shop, round-ups at the counter, 100 points = €1 given; Sanne picked
+    # the trees.
+    program_add(story, GIVING, featured=Membership.objects.get(shop=shop, email=MEMBER_EMAIL),
+                staff=staff)
     # Bonus points from today on (the year's purchases above earned without them): double
     # points on Tuesdays, and extra points in the run-up to Christmas.
     with at(now):

@@ -10,6 +10,7 @@ import random
 from decimal import Decimal
 
 from demo.clock import at
+from demo.giving import Giving, program_add
 from demo.people import SWEDISH_FIRST_NAMES, SWEDISH_LAST_NAMES, login
 from demo.rhythm import (
     FRIDAY,
@@ -23,7 +24,7 @@ from demo.rhythm import (
 )
 from demo.story import DAY, Customer, Staffing, Story, email_of
 from loyalty import services
-from loyalty.models import MembershipSource, ProgramKind, Shop
+from loyalty.models import Membership, MembershipSource, ProgramKind, Shop
 from rewards import services as reward_services
 from rewards.models import RewardKind
 
@@ -68,6 +69,22 @@ def basket(rng: random.Random, day: dt.date) -> Decimal:
 
 def fika(rng: random.Random, day: dt.date) -> Decimal:
     return Decimal(rng.randint(62, 89))
+
+
+# Swedish charities with a 90-konto (its check digit valid; the names are the demo's own).
+GIVING = Giving(
+    charities=[
+        {"name": "Söders Matkasse", "registration_kind": "se90",
+         "registration_number": "900171-0", "website": "https://sodersmatkasse.example",
+         "description": "Matkassar till barnfamiljer på Södermalm som har det tufft just nu."},
+        {"name": "Barnens Skogsdag", "registration_kind": "se90",
+         "registration_number": "902034-8",
+         "description": "Dagar i skogen för barn från Stockholms förorter, med lunch och buss."},
+    ],
+    rule_kind="per_purchase", rule_value="2.00", round_up_max="20.00", choosers=6,
+    purchases=14, gift_amounts=("5.00", "10.00"), featured_charity=1,
+    featured_amounts=("32.50", "28.00"), spared=("Erik Johansson", "Maja Nilsson"),
+)
 
 
 def load(*, now: dt.datetime) -> Story | None:
@@ -127,6 +144,10 @@ def load(*, now: dt.datetime) -> Story | None:
                  visits_per_week=0, exact_visits=7, basket=fika, redeems=1.0),
     ]
     story.tell([*featured, *_customers(rng, start, now, MEMBERS - len(featured))])
+    # The charity program, on for two weeks beside the stamp card: 2 kr a purchase from the
+    # café, round-ups at the counter; Astrid picked the children's forest days.
+    program_add(story, GIVING, featured=Membership.objects.get(shop=shop, email=MEMBER_EMAIL),
+                staff=owner)
     return story
 
 

@@ -195,14 +195,20 @@ class EarnForm(forms.Form):
     # (settings.TROUW_COUNTER_DONATION_OFFER): the purchase's extras, checked by the effect.
     round_up = forms.BooleanField(required=False)
     donation_amount = forms.CharField(required=False, max_length=20)
+    # The currency the form showed the gift in (the shop's at render time): a gift in another
+    # currency is refused by the effect, nothing written.
+    donation_currency = forms.CharField(required=False, max_length=3, widget=forms.HiddenInput)
 
     def extras(self) -> dict:
-        """What the purchase asks of the effects: ``round_up`` or ``donation_amount``."""
+        """What the purchase asks of the effects: ``round_up`` or ``donation_amount``, with
+        the ``donation_currency`` the form showed them in."""
         extras = {}
         if self.cleaned_data.get("round_up"):
             extras["round_up"] = True
         if donation := self.cleaned_data.get("donation_amount", "").strip():
             extras["donation_amount"] = donation
+        if extras and (currency := self.cleaned_data.get("donation_currency", "").strip()):
+            extras["donation_currency"] = currency
         return extras
 
 

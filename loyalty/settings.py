@@ -442,10 +442,16 @@ TROUW_VOUCHER_REMINDER_DAYS = _env_int("TROUW_VOUCHER_REMINDER_DAYS", 3, low=1, 
 # Where the other apps plug into the core's pages, by URL name (the core imports none of them):
 # links in the dashboard's side menu and on the portal card, panels that the counter's member
 # page loads with htmx, and the page the counter's search sends a voucher code to.
+# The dashboard's links are always there (the owner switches a program on from its page). A
+# portal link may name, third, a boolean field of the shop that says whether it applies (the
+# member's card shows it only while that field is true; a field loaded with the shop, so it
+# costs no query): no "Levels" in a shop without levels.
 TROUW_DASHBOARD_LINKS = [("rewards_catalogue", _("Rewards")), ("tiers_levels", _("Levels")),
                          ("badges_list", _("Badges")), ("charity_program", _("Charity"))]
-TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")), ("portal_levels", _("Levels")),
-                      ("portal_achievements", _("Achievements")), ("portal_impact", _("My impact"))]
+TROUW_PORTAL_LINKS = [("portal_rewards", _("Rewards")),
+                      ("portal_levels", _("Levels"), "levels_enabled"),
+                      ("portal_achievements", _("Achievements"), "badges_enabled"),
+                      ("portal_impact", _("My impact"), "charity_enabled")]
 TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards", "counter_member_charity"]
 # What the counter's earn form offers beside the amount (a round-up for the shop's charity):
 # the dotted path of ``offer(*, membership, amount=None) -> dict | None`` (None: nothing to

@@ -1,4 +1,5 @@
-"""Template filters for money and points, formatted for the active language."""
+"""Template filters for money and points, formatted for the active language, and the plugged-in
+links that apply to a shop."""
 
 from __future__ import annotations
 
@@ -72,3 +73,16 @@ def bonus_parts(purchase) -> str:
     listed = words[0] if len(words) == 1 else _("%(first)s and %(last)s") % {
         "first": ", ".join(words[:-1]), "last": words[-1]}
     return _("of which %(parts)s") % {"parts": listed}
+
+
+@register.filter
+def links_for_shop(links, shop) -> list[tuple[str, str]]:
+    """The (URL name, label) pairs of ``links`` (``TROUW_PORTAL_LINKS``) that apply to ``shop``:
+    a link without a third element always, one with it while that field of the shop is true
+    (a misspelt field fails loudly rather than hiding the link)."""
+    shown = []
+    for link in links:
+        name, label, *flag = link
+        if not flag or getattr(shop, flag[0]):
+            shown.append((name, label))
+    return shown

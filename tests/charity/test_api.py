@@ -136,3 +136,25 @@ def test_an_even_split_names_every_charity(api, shop, member):
     assert body["donation"]["charity"] is None
     assert body["donation"]["charities"] == ["Hope", "Clean Sea"]
     assert second.donations.count() == 2
+
+
+def test_a_round_up_over_a_small_maximum_is_400_and_nothing_written(api, shop, member, hope):
+    program_set(shop, round_up_max="0.20", default_charity_id=hope.pk)
+    response = api("k-max", member=member.card_number, amount="27.40", round_up=True)
+    error = assert_error(response, 400, "too_large", "round_up")
+    assert error["message"] == "A round-up may be 0.20 EUR at most."
+    nothing_written()
+
+
+def test_a_member_whose_charity_was_switched_off_gives_to_the_default_through_the_api(
+        api, shop, member, hope):
+    from charity import services
+
+    resting = charity_add(shop, "Resting")
+    services.membership_charity_choose(membership=member, charity_id=resting.pk)
+    resting.active = False
+    resting.save(update_fields=["active"])
+    response = api("k-off", member=member.card_number, amount="27.40", round_up=True)
+    assert response.status_code == 201, response.content
+    assert response.json()["donation"]["charity"] == "Hope"
+    assert set(Donation.objects.values_list("charity", flat=True)) == {hope.pk}

@@ -142,6 +142,71 @@ def test_a_refused_gift_is_said_at_its_field_and_nothing_is_written(
     nothing_written(member)
 
 
+def test_a_round_up_over_a_small_maximum_is_refused_at_the_counter_and_nothing_written(
+        staff_client, shop, member, hope):
+    program_set(shop, round_up_max="0.20", default_charity_id=hope.pk)
+    response = earn(staff_client, shop, member, round_up="on", donation_currency="EUR")
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#panel"
+    assert "A round-up may be 0.20 EUR at most." in text(response)
+    nothing_written(member)
+
+
+def test_the_earn_form_sends_the_currency_it_shows_the_gift_in(staff_client, shop, member,
+                                                               hope):
+    content = text(staff_client.get(member_url(shop, member)))
+    assert '<input type="hidden" name="donation_currency" value="EUR">' in content
+    response = earn(staff_client, shop, member, round_up="on", donation_currency="EUR")
+    assert response.status_code == 200
+    assert Donation.objects.filter(kind=DonationKind.ROUND_UP).get().currency == "EUR"
+
+
+@pytest.mark.parametrize("fields", [
+    {"round_up": "on", "donation_currency": "SEK"},
+    {"donation_amount": "1.00", "donation_currency": "SEK"},
+])
+def test_a_gift_in_another_currency_is_refused_and_the_panel_stays_current(
+        staff_client, shop, member, hope, fields):
+    response = earn(staff_client, shop, member, **fields)
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#panel"
+    content = text(response)
+    error = re.search(r'<div class="field-errors" id="round-up-error" role="alert">(.*?)</div>',
+                      content, re.S)
+    assert error, content
+    assert "This shop works in EUR, not SEK." in error.group(1)
+    assert 'value="27.50"' in content  # what was typed is kept
+    # The panel is the card as it is now: the shop's currency offered again, a fresh token.
+    assert '<input type="hidden" name="donation_currency" value="EUR">' in content
+    assert "HX-Trigger" not in response
+    nothing_written(member)
+
+
+def test_a_gift_in_another_currency_leaves_earlier_purchases_as_they_were(
+        staff_client, shop, member, hope):
+    earn(staff_client, shop, member, round_up="on")
+    before = list(Donation.objects.values_list("pk", flat=True))
+    response = earn(staff_client, shop, member, amount="10.20", round_up="on",
+                    donation_currency="sek")
+    assert response.status_code == 400
+    assert "This shop works in EUR, not sek." in text(response)
+    member.refresh_from_db()
+    assert member.points_balance == 270
+    assert Purchase.objects.filter(membership=member).count() == 1
+    assert list(Donation.objects.values_list("pk", flat=True)) == before
+    assert "270" in text(response)  # the balance shown is the card's
+
+
+def test_a_tampered_currency_is_said_at_the_gift_and_nothing_is_written(
+        staff_client, shop, member, hope):
+    response = earn(staff_client, shop, member, round_up="on", donation_currency="EURO")
+    assert response.status_code == 400
+    error = re.search(r'<div class="field-errors" id="round-up-error" role="alert">(.*?)</div>',
+                      text(response), re.S)
+    assert error and "at most 3 characters" in error.group(1)
+    nothing_written(member)
+
+
 def test_a_gift_refused_because_the_program_went_off_writes_nothing(staff_client, shop, member,
                                                                     hope):
     token = token_of(text(staff_client.get(member_url(shop, member))))

@@ -197,3 +197,45 @@ def test_the_swedish_cafe_has_a_stamp_card_with_full_and_half_full_cards(demo):
               if p]
     assert phones and all(phone.startswith("+46") and E164.match(phone) for phone in phones)
     assert selectors.ledger_mismatches(shop=shop) == []
+
+
+def test_both_shops_run_a_charity_program_that_reconciles(demo, client):
+    from charity import selectors as charity_selectors
+    from charity import services as charity_services
+    from charity.models import Charity, CharityChoice, Donation, DonationKind
+
+    for module, kind, clean, count in ((bakery, "anbi", charity_services.rsin_clean, 3),
+                                       (kafe, "se90", charity_services.se90_clean, 2)):
+        shop = Shop.objects.get(slug=module.SLUG)
+        assert shop.charity_enabled and shop.earns_points  # beside points (or stamps)
+        charities = list(Charity.objects.filter(shop=shop).order_by("pk"))
+        assert len(charities) == count
+        assert [c.is_default for c in charities] == [True] + [False] * (count - 1)
+        for charity in charities:  # each registration passes the services' own check
+            assert charity.registration_kind == kind
+            assert clean(charity.registration_number) == charity.registration_number
+        donations = Donation.objects.filter(shop=shop)
+        kinds = set(donations.values_list("kind", flat=True))
+        assert {DonationKind.SHOP_SHARE, DonationKind.ROUND_UP} <= kinds
+        assert set(donations.values_list("currency", flat=True)) == {shop.currency}
+        # Every purchase's gift came through the purchase (the ledger's own effect).
+        assert not donations.filter(kind__in=[DonationKind.SHOP_SHARE, DonationKind.ROUND_UP],
+                                    purchase__isnull=True).exists()
+        assert CharityChoice.objects.filter(membership__shop=shop).count() >= 5
+        featured = Membership.objects.get(shop=shop, email=module.MEMBER_EMAIL)
+        picked = charity_selectors.membership_charity_choice(membership=featured)
+        assert picked.charity == charities[1]
+        assert donations.filter(membership=featured, charity=charities[1]).exists()
+        assert charity_selectors.donations_reconcile(shop=shop) == []
+        # The public impact page shows the totals, no personal data.
+        page = client.get(f"/s/{shop.slug}/impact/").content.decode()
+        assert charities[0].name in page and featured.name not in page
+    sanne = Membership.objects.get(email=bakery.MEMBER_EMAIL)
+    assert Donation.objects.filter(membership=sanne, kind=DonationKind.POINTS).exists()
+    # Astrid's coffees were under the stamp minimum: her full card is as the tour shows it.
+    astrid = Membership.objects.get(email=kafe.MEMBER_EMAIL)
+    assert Purchase.objects.filter(membership=astrid, amount__lt=35).exists()
+    out = StringIO()
+    call_command("reconcile_donations", stdout=out)
+    assert "statements match the donation ledger" in out.getvalue()
+    call_command("reconcile_ledger", stdout=StringIO())  # raises on any mismatch

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -850,8 +851,10 @@ def test_member_vouchers_show_the_date_that_matters_for_each(owner_client, owner
 
     content = text(owner_client.get(member_vouchers_url(shop, member)))
 
-    assert f"valid until {open_voucher.expires_at:%-d %B %Y}" in content
-    assert f"used on {used.used_at:%-d %B %Y}" in content
+    # The page says the shop's dates (late in the evening, UTC's is the day before).
+    zone = zoneinfo.ZoneInfo(shop.time_zone)
+    assert f"valid until {open_voucher.expires_at.astimezone(zone):%-d %B %Y}" in content
+    assert f"used on {used.used_at.astimezone(zone):%-d %B %Y}" in content
     assert content.count("valid until") == 1
 
 

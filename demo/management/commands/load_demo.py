@@ -3,7 +3,7 @@ with a stamp card (demo/bakery.py, demo/kafe.py), and print their logins.
 
 Safe to run again: a demo shop that exists is left as it is, so a second run adds nothing.
 Each shop is built in one transaction (all of it or nothing) and checked with the ledger's
-reconciliation before it is kept.
+and the donations' reconciliation before it is kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from charity import selectors as charity_selectors
 from demo import bakery, kafe
 from demo.people import DEMO_PASSWORD
 from loyalty import selectors
@@ -47,11 +48,14 @@ class Command(BaseCommand):
                     self.stdout.write(f"{shop_module.NAME}: there already, left as it is.")
                     continue
                 mismatches = selectors.ledger_mismatches(shop=story.shop)
-                if mismatches or story.skipped:
+                # The donation ledger against its statements (reconcile_donations).
+                donations = charity_selectors.donations_reconcile(shop=story.shop)
+                if mismatches or story.skipped or donations:
                     raise CommandError(
                         f"{shop_module.NAME}: {len(mismatches)} cards do not reconcile, "
-                        f"{story.skipped} planned claims were refused; nothing was kept. "
-                        + " ".join(story.refusals[:3]))
+                        f"{story.skipped} planned claims were refused, "
+                        f"{len(donations)} donation problems; nothing was kept. "
+                        + " ".join([*story.refusals[:3], *donations[:3]]))
             counts = ", ".join(f"{what} {number}" for what, number in story.counts.items())
             self.stdout.write(
                 f"{shop_module.NAME}: members {story.shop.memberships.count()}, {counts} "

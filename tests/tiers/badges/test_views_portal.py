@@ -105,10 +105,13 @@ def test_no_history_no_chart_and_a_friendly_line(client, badge_shop, member_with
     assert "No badges yet" in html
 
 
-def test_the_card_page_links_the_achievements(client, badge_shop, member_with_login):
+def test_the_card_page_links_the_achievements_once_the_shop_has_a_badge(client, badge_shop,
+                                                                         member_with_login):
     client.force_login(member_with_login.user)
-    html = text(client.get(f"/portal/{badge_shop.slug}/"))
-    assert f"/portal/{badge_shop.slug}/achievements/" in html
+    link = f"/portal/{badge_shop.slug}/achievements/"
+    assert link not in text(client.get(f"/portal/{badge_shop.slug}/"))  # no badges: no link
+    make_badge(badge_shop, "first_purchase", name="First visit")
+    assert link in text(client.get(f"/portal/{badge_shop.slug}/"))
 
 
 def test_another_members_badges_never_show(client, badge_shop, member_with_login):
