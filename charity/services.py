@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
@@ -27,6 +27,7 @@ from loyalty.models import EntryKind, LedgerEntry, Membership, Refund, Shop, Use
 from loyalty.selectors import api_keys_forget
 from loyalty.services import field_error, image_upload_check, money_display
 from loyalty.templatetags.trouw import money
+from loyalty.templatetags.trouw import money as money_format  # where ``money`` is an amount
 
 from . import selectors
 from .models import (
@@ -713,12 +714,15 @@ def points_donate(*, shop: Shop, membership_id: int, points, charity_id=None,
         if not recipients:
             raise field_error("points", _("This shop does not take donations."),
                               code="not_allowed")
+        # The entry's words are stored, as a reward's name is: in the shop's language and
+        # number format, whatever the language of the page the member gave from.
+        with translation.override(shop.language):
+            note = _("Given to charity: %(amount)s") % {
+                "amount": money_format(money, shop.currency)}
         try:
             entry = loyalty_services.points_spend(
                 shop=shop, membership_id=membership.pk, points=points,
-                kind=EntryKind.REDEMPTION, reference="charity.donation",
-                note=_("Given to charity: %(money)s %(currency)s") % {
-                    "money": money_display(money), "currency": shop.currency},
+                kind=EntryKind.REDEMPTION, reference="charity.donation", note=note,
                 actor_user=by, actor_api_key=api_key,
                 idempotency_key=f"donate:{idempotency_key}" if idempotency_key else None)
         except IntegrityError:

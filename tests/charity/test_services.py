@@ -366,6 +366,24 @@ def test_points_given_leave_the_card_as_a_redemption_and_the_owner_can_reverse_t
     assert Membership.objects.get(pk=card.pk).points_balance == 500
 
 
+@pytest.mark.parametrize("language, words", [
+    ("nl", "Gegeven aan een goed doel: € 2,50"),
+    ("sv", "Skänkt till välgörenhet: 2,50 €"),
+    ("en", "Given to charity: €2.50"),
+])
+def test_the_history_line_of_points_given_is_in_the_shops_language(setup, language, words):
+    from django.utils import translation
+
+    shop, *_rest, card = setup
+    shop.language = language
+    shop.save(update_fields=["language"])
+    program_set(shop, points_per_unit=100)
+    buy(shop, card, "50.00")
+    with translation.override("en" if language != "en" else "nl"):  # the page's language
+        [gift] = services.points_donate(shop=shop, membership_id=card.pk, points=250)
+    assert gift.entry.note.replace("\xa0", " ") == words
+
+
 @pytest.mark.parametrize("points, message", [(600, "Not enough points"), (0, "above zero"),
                                              (1, "worth nothing")])
 def test_points_beyond_the_balance_or_worth_nothing_are_refused(setup, points, message):
