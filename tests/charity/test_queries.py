@@ -31,6 +31,15 @@ def new_shop():
     return shop
 
 
+def shop_with_charities(size: int, **program):
+    """A new shop with ``size`` charities and the program on."""
+    shop = new_shop()
+    for n in range(size):
+        charity_add(shop, f"Cause {n}")
+    program_set(shop, **program)
+    return shop
+
+
 def api_earn(client, raw, member, key, **body):
     with CaptureQueriesContext(connection) as captured:
         response = client.post(
@@ -65,10 +74,7 @@ def test_with_the_program_on_the_earn_pays_the_same_few_queries_whatever_the_cha
     baseline = api_earn(client, raw, MembershipFactory(shop=plain), "q-plain")  # key kept
     counts = []
     for size in (1, 12):
-        shop = new_shop()
-        for n in range(size):
-            charity_add(shop, f"Cause {n}")
-        program_set(shop, monthly_cap=cap)
+        shop = shop_with_charities(size, monthly_cap=cap)
         raw = services.api_key_create(shop=shop, name="till")[1]
         api_earn(client, raw, MembershipFactory(shop=shop), f"q-{size}-first")
         queries = api_earn(client, raw, MembershipFactory(shop=shop), f"q-{size}")
@@ -115,10 +121,7 @@ def test_switching_the_program_on_reaches_a_key_whose_shop_is_cached(client):
 def test_a_round_up_keeps_the_earn_at_the_same_few_queries_whatever_the_charities(client):
     counts = []
     for size in (1, 12):
-        shop = new_shop()
-        for n in range(size):
-            charity_add(shop, f"Cause {n}")
-        program_set(shop, monthly_cap="1000.00")
+        shop = shop_with_charities(size, monthly_cap="1000.00")
         raw = services.api_key_create(shop=shop, name="till")[1]
         member = MembershipFactory(shop=shop)
         api_earn(client, raw, member, f"r-warm-{size}")  # the key is cached from now on
@@ -134,10 +137,7 @@ def test_a_round_up_keeps_the_earn_at_the_same_few_queries_whatever_the_charitie
 def test_the_counters_earn_with_a_round_up_costs_the_same_whatever_the_charities(client):
     counts = []
     for size in (1, 12):
-        shop = new_shop()
-        for n in range(size):
-            charity_add(shop, f"Cause {n}")
-        program_set(shop, monthly_cap="1000.00")
+        shop = shop_with_charities(size, monthly_cap="1000.00")
         staff = StaffMemberFactory(shop=shop).user
         client.force_login(staff)
         member = MembershipFactory(shop=shop)

@@ -121,6 +121,17 @@ def test_without_htmx_the_gift_is_a_message_of_its_own(staff_client, shop, membe
     assert ("€0.50 round-up and €0.55 from the shop to Hope.", "news success") in said
 
 
+def refused_at_the_gift(response) -> tuple[str, str]:
+    """A refused gift: the panel again (400, retargeted), the page and the gift field's error."""
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#panel"
+    content = text(response)
+    error = re.search(r'<div class="field-errors" id="round-up-error" role="alert">(.*?)</div>',
+                      content, re.S)
+    assert error, content
+    return content, error.group(1)
+
+
 @pytest.mark.parametrize(("fields", "message"), [
     ({"donation_amount": "5.01"}, "A round-up may be 5.00 EUR at most."),
     ({"donation_amount": "abc"}, None),
@@ -128,15 +139,9 @@ def test_without_htmx_the_gift_is_a_message_of_its_own(staff_client, shop, membe
 ])
 def test_a_refused_gift_is_said_at_its_field_and_nothing_is_written(
         staff_client, shop, member, hope, fields, message):
-    response = earn(staff_client, shop, member, **fields)
-    assert response.status_code == 400
-    assert response["HX-Retarget"] == "#panel"
-    content = text(response)
-    error = re.search(r'<div class="field-errors" id="round-up-error" role="alert">(.*?)</div>',
-                      content, re.S)
-    assert error, content
+    content, error = refused_at_the_gift(earn(staff_client, shop, member, **fields))
     if message:
-        assert message in error.group(1)
+        assert message in error
     assert 'aria-describedby="round-up-error"' in content
     assert 'value="27.50"' in content  # what was typed is kept
     nothing_written(member)
@@ -168,13 +173,8 @@ def test_the_earn_form_sends_the_currency_it_shows_the_gift_in(staff_client, sho
 def test_a_gift_in_another_currency_is_refused_and_the_panel_stays_current(
         staff_client, shop, member, hope, fields):
     response = earn(staff_client, shop, member, **fields)
-    assert response.status_code == 400
-    assert response["HX-Retarget"] == "#panel"
-    content = text(response)
-    error = re.search(r'<div class="field-errors" id="round-up-error" role="alert">(.*?)</div>',
-                      content, re.S)
-    assert error, content
-    assert "This shop works in EUR, not SEK." in error.group(1)
+    content, error = refused_at_the_gift(response)
+    assert "This shop works in EUR, not SEK." in error
     assert 'value="27.50"' in content  # what was typed is kept
     # The panel is the card as it is now: the shop's currency offered again, a fresh token.
     assert '<input type="hidden" name="donation_currency" value="EUR">' in content
