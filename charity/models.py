@@ -85,8 +85,9 @@ class Split(models.TextChoices):
 
 
 class CharityProgram(models.Model):
-    """A shop's charity program. Its row is also the lock every donation of the shop takes
-    (the monthly cap and the month close need them in order)."""
+    """A shop's charity program. A change of it and a month close lock its row and, on
+    PostgreSQL, the program's advisory lock, which giving purchases hold shared
+    (``charity.services._program_read``); refunds and points given lock the row."""
 
     shop = models.OneToOneField("loyalty.Shop", on_delete=models.CASCADE,
                                 related_name="charity_program")

@@ -133,8 +133,12 @@ def _logo_check(logo) -> None:
 
 def _program_lock(shop: Shop) -> CharityProgram:
     """The shop's program row, locked for a change of the program or its charities (created,
-    switched off, when the shop has none). Its ``updated_at`` moves: the version the earn's
+    switched off, when the shop has none) or a month close. On PostgreSQL the program's
+    advisory lock is taken first, exclusively: the change waits for the purchases giving now
+    and they wait for it (``_program_read``). Its ``updated_at`` moves: the version the earn's
     kept copy of the charities is checked against (``selectors.program_view``)."""
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        sql.fetch_one("SELECT pg_advisory_xact_lock(%s, %s)", [PROGRAM_LOCK_SPACE, shop.pk])
     CharityProgram.objects.get_or_create(shop=shop)
     program = CharityProgram.objects.select_for_update().get(shop=shop)
     program.updated_at = timezone.now()
@@ -447,41 +451,49 @@ def _gift_lines(*, purchase, kind, funded_by, total, recipients, choice_id, mont
     return lines
 
 
+# This app's advisory locks (PostgreSQL), the shop's id the second key: the program's (shared
+# by giving purchases, exclusive for a change or a month close) and the monthly cap's.
+PROGRAM_LOCK_SPACE = 0x54_52_50  # "TRP"
+CAP_LOCK_SPACE = 0x54_52_43  # "TRC"
+
+
 @functools.cache
 def _program_read_sql(vendor: str) -> str:
-    """The shop's program row, share-locked (a month close locks it for update, so it waits for
-    the purchases giving now, and they for it), with the member's latest choice: its id and
-    its charity's. Parameters: the card twice, the shop."""
+    """The shop's program row with the member's latest choice: its id and its charity's.
+    Parameters: the card twice, then the shop (on PostgreSQL the lock's space and the shop).
+
+    On PostgreSQL the row comes from ``charity_program_shared`` (migration 0003): a shared
+    advisory lock on the shop's program, then the row read after it. A change of the program
+    and a month close hold that lock exclusively (``_program_lock``), so a purchase giving now
+    waits for them and they for it, and the purchase reads the row as they left it. The row
+    itself is not locked: share-locking it wrote into it for every giving purchase."""
     program = sql.columns(CharityProgram, "p")
     choice = sql.table(CharityChoice)
     latest = (f" FROM {choice} ch WHERE ch.{sql.column(CharityChoice, 'membership')} = %s"
               f" ORDER BY ch.{sql.column(CharityChoice, 'chosen_at')} DESC, ch.id DESC LIMIT 1")
-    lock = " FOR SHARE" if connections[DEFAULT_DB_ALIAS].features.has_select_for_update else ""
+    source = (f"{sql.table(CharityProgram)} p WHERE p.{sql.column(CharityProgram, 'shop')} = %s"
+              if vendor != "postgresql" else "charity_program_shared(%s, %s) p")
     return (f"SELECT {program.sql}, (SELECT ch.id{latest}),"  # noqa: S608 (identifiers only)
-            f" (SELECT ch.{sql.column(CharityChoice, 'charity')}{latest})"
-            f" FROM {sql.table(CharityProgram)} p"
-            f" WHERE p.{sql.column(CharityProgram, 'shop')} = %s{lock}")
+            f" (SELECT ch.{sql.column(CharityChoice, 'charity')}{latest}) FROM {source}")
 
 
 def _program_read(*, shop_id: int, membership_id: int | None
                   ) -> tuple[CharityProgram | None, int | None, int | None]:
-    """The program as it is now (share-locked) and the member's latest choice (its id and its
-    charity's id), in one statement."""
-    row = sql.fetch_one(_program_read_sql(connections[DEFAULT_DB_ALIAS].vendor),
-                        [membership_id, membership_id, shop_id])
+    """The program as it is now (under the program's shared lock on PostgreSQL) and the
+    member's latest choice (its id and its charity's id), in one statement."""
+    vendor = connections[DEFAULT_DB_ALIAS].vendor
+    shop = [PROGRAM_LOCK_SPACE, shop_id] if vendor == "postgresql" else [shop_id]
+    row = sql.fetch_one(_program_read_sql(vendor), [membership_id, membership_id, *shop])
     if row is None:
         return None, None, None
     columns = sql.columns(CharityProgram, "p")
     return columns.load(row), row[len(columns)], row[len(columns) + 1]
 
 
-CAP_LOCK_SPACE = 0x54_52_43  # "TRC": this app's advisory locks, the shop's id the second key
-
-
 def _cap_lock(shop_id: int) -> None:
     """Serialise the shop's purchases that give under a monthly cap (the room left must hold
     until the commit): a transaction-scoped advisory lock on PostgreSQL, beside the program's
-    share lock, so purchases without a cap never wait for one another. SQLite locks the whole
+    shared one, so purchases without a cap never wait for one another. SQLite locks the whole
     database for a write already."""
     if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
         sql.fetch_one("SELECT pg_advisory_xact_lock(%s, %s)", [CAP_LOCK_SPACE, shop_id])

@@ -6,16 +6,20 @@ give more than the monthly cap."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from charity import selectors, services
-from charity.models import Donation, Statement
+from charity.models import CharityProgram, Donation, Statement
 from loyalty import services as loyalty_services
+from loyalty.localdays import months_add
 from loyalty.models import Shop
 from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory
@@ -88,3 +92,92 @@ def test_two_purchases_at_once_never_give_more_than_the_monthly_cap():
     assert [status for status, _value in results] == ["ok"] * 3, results
     assert sorted(Donation.objects.values_list("amount", flat=True)) == [Decimal("5.00"),
                                                                          Decimal("10.00")]
+
+
+def _advisory_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                       " AND NOT granted")
+        return cursor.fetchone()[0]
+
+
+def test_a_purchase_giving_while_its_month_closes_waits_and_gives_to_the_next_month():
+    """The program's lock: a close (here its two writes, held open) holds it exclusively; a
+    purchase giving meanwhile waits for the commit and then reads the program as the close
+    left it, so nothing lands in the closed month. Without the wait, the purchase, whose
+    statement began before the close committed, would read the month as open."""
+    shop = ShopFactory()
+    charity_add(shop, "Hope")
+    program_set(shop, rule_value="10")
+    loyalty_services.program_rules_current(shop=shop)  # the rules exist, as in a running shop
+    card = MembershipFactory(shop=shop)
+    this_month = selectors.month_of(timezone.now(), shop.time_zone)
+    locked, release = threading.Event(), threading.Event()
+
+    def close():
+        with transaction.atomic():
+            program = services._program_lock(Shop.objects.get(pk=shop.pk))
+            CharityProgram.objects.filter(pk=program.pk).update(closed_through=this_month)
+            locked.set()
+            assert release.wait(timeout=30)
+
+    def buy():
+        assert locked.wait(timeout=30)
+        return loyalty_services.purchase_record(shop=Shop.objects.get(pk=shop.pk),
+                                                amount="50.00", membership_id=card.pk)
+
+    def watch():
+        assert locked.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        try:
+            while _advisory_waiters() == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return _advisory_waiters()
+        finally:
+            release.set()
+
+    results = run_at_once([close, buy, watch])
+    assert [status for status, _value in results] == ["ok"] * 3, results
+    assert results[2][1] == 1  # the purchase waited for the close's lock
+    [gift] = Donation.objects.filter(purchase=results[1][1])
+    assert gift.amount == Decimal("5.00")
+    assert gift.month == months_add(this_month, 1)
+
+
+def test_purchases_giving_at_once_do_not_wait_for_one_another():
+    """The shared lock: two purchases that give hold it at the same time (neither waits), and
+    the program's row is never locked by them (no lock written into it)."""
+    shop = ShopFactory()
+    charity_add(shop, "Hope")
+    program_set(shop, rule_value="10")
+    loyalty_services.program_rules_current(shop=shop)
+    cards = [MembershipFactory(shop=shop) for _ in range(2)]
+    inside = threading.Barrier(2, timeout=30)
+
+    def buy(card):
+        def job():
+            with transaction.atomic():
+                purchase = loyalty_services.purchase_record(
+                    shop=Shop.objects.get(pk=shop.pk), amount="50.00", membership_id=card.pk)
+                inside.wait()  # both hold the program's shared lock here, uncommitted
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                   " AND mode = 'ShareLock' AND granted AND objid = %s",
+                                   [shop.pk])
+                    holders = cursor.fetchone()[0]
+                inside.wait()
+                return purchase, holders
+        return job
+
+    def row_version():  # a lock taken on the row writes the locker's id into its xmax
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT ctid::text, xmax::text FROM charity_charityprogram"
+                           " WHERE shop_id = %s", [shop.pk])
+            return cursor.fetchone()
+
+    before = row_version()
+    results = run_at_once([buy(card) for card in cards])
+    assert [status for status, _value in results] == ["ok"] * 2, results
+    assert [value[1] for _status, value in results] == [2, 2]
+    assert row_version() == before
+    assert Donation.objects.filter(shop=shop).count() == 2

@@ -80,7 +80,7 @@ def test_with_the_program_on_the_earn_pays_the_same_few_queries_whatever_the_cha
         queries = api_earn(client, raw, MembershipFactory(shop=shop), f"q-{size}")
         counts.append(len(queries))
         assert Donation.objects.filter(shop=shop).count() == 2
-    # The program's row (share-locked) with the member's choice, and the insert: the shop's
+    # The program's row (under its shared lock) with the member's choice, and the insert: the shop's
     # charities are kept per process. With a cap, the cap's lock (PostgreSQL) and the month's
     # sum as well.
     extra = 2 if cap is None else 3 + (connection.vendor == "postgresql")
