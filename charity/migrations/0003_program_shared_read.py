@@ -2,12 +2,12 @@
 shared transaction-scoped advisory lock on it (``charity.services.PROGRAM_LOCK_SPACE``, the
 shop's id). A change of the program or a month close takes the same lock exclusively, so each
 waits for the purchases giving now and they for it — as the row's ``FOR SHARE`` did, without
-writing the row: every giving purchase share-locking one row wrote a lock into it (a WAL
-record, a multixact when several held it at once), the charity earn's dearest part under load
-(docs/benchmarks.md, session 10). The row is read by a statement of its own inside the
-function, so it sees what a change that held the lock committed (a statement's snapshot is
-taken when it starts; the caller's started before it waited). SQLite needs none of this: it
-lets one transaction write at a time."""
+writing a lock into the one row every giving purchase reads (with several at once, a new
+multixact each time, which PostgreSQL must later freeze). On this machine the two cost the
+same to within the noise (docs/benchmarks.md, session 10). The row is read by a statement of
+its own inside the function, so it sees what a change that held the lock committed (a
+statement's snapshot is taken when it starts; the caller's started before it waited). SQLite
+needs none of this: it lets one transaction write at a time."""
 
 from django.db import migrations
 
