@@ -514,6 +514,10 @@ def purchase_donate(*, purchase) -> list[Donation]:
     asked = extras.get("round_up") or extras.get("donation_amount") not in (None, "")
     if not shop.charity_enabled and not asked:
         return []
+    if not asked and sql.chains_writes():
+        lines = _share_in_one(purchase=purchase, shop=shop)
+        if lines is not None:
+            return lines
     program, choice_id, chosen_id = _program_read(shop_id=shop.pk,
                                                   membership_id=purchase.membership_id)
     gift = roundup_clean(program=program, shop=shop, amount=purchase.amount,
@@ -565,6 +569,94 @@ def purchase_donate(*, purchase) -> list[Donation]:
     if text and hasattr(purchase, "news"):  # what the counter and the API's news say
         purchase.news.append({"kind": "donation", "text": text})
     return lines
+
+
+def _share_in_one(*, purchase, shop: Shop) -> list[Donation] | None:
+    """PostgreSQL, the common case in one statement: the shop's share of a card's purchase,
+    no round-up asked, no monthly cap, to the member's chosen charity or else the default.
+    Decided by the shop's program as this process keeps it (``selectors.program_view``); the
+    statement takes the program's shared lock, reads the member's latest choice and inserts
+    the line only if the program is still that version (its ``updated_at``). None when this
+    path does not apply or the program has changed: nothing was written, and the caller
+    gives the long way (the program read first, then the lines), which also loads the new
+    version for the next purchase."""
+    if purchase.membership_id is None:
+        return None
+    view = selectors.program_view(shop=shop)
+    program = view.program if view is not None else None
+    if program is None or not program.enabled or program.monthly_cap is not None or (
+            program.split != Split.DEFAULT):
+        return None
+    active = [charity for charity in view.charities.values() if charity.active]
+    default = next((charity for charity in active if charity.is_default), None)
+    share = shop_share_amount(program=program, amount=purchase.amount,
+                              currency=purchase.currency)
+    if default is None or share <= 0:
+        return None
+    month = _open_month(program=program, month=selectors.month_of(
+        purchase.created_at or timezone.now(), shop.time_zone))
+    kind = DonationKind.SHOP_SHARE
+    line = Donation(
+        shop_id=purchase.shop_id, charity=default, membership_id=purchase.membership_id,
+        kind=kind, funded_by=FundedBy.SHOP, source=DonationSource.PURCHASE, amount=share,
+        currency=purchase.currency, purchase=purchase, idempotency_key="",
+        payable_at=purchase.points_available_at, month=month)
+    # The line's columns in order: the charity and the choice are the statement's, and so is
+    # the idempotency key's end (the charity's id).
+    columns = [f"purchase:{purchase.pk}:{kind}:" if field.name == "idempotency_key" else value
+               for field, value in zip(sql.insert_fields(Donation), sql.values(line),
+                                       strict=True)
+               if field.name not in ("charity", "choice")]
+    ids = [charity.pk for charity in active]
+    row = sql.fetch_one(_share_in_one_sql(), [
+        PROGRAM_LOCK_SPACE, shop.pk, purchase.membership_id, ids, default.pk, ids, *columns,
+        program.updated_at])
+    charity_id, choice_id, inserted = row
+    if not inserted:
+        return None
+    line.charity, line.choice_id = view.charities[charity_id], choice_id
+    line.idempotency_key = f"purchase:{purchase.pk}:{kind}:{charity_id}"
+    line._state.adding, line._state.db = False, "default"
+    lines = [line]
+    purchase.donations_made = lines
+    purchase.donation = _donation_summary(lines=lines, currency=purchase.currency,
+                                          recipients=[line.charity])
+    text = _donation_words(purchase.donation, chosen=True)
+    if text and hasattr(purchase, "news"):
+        purchase.news.append({"kind": "donation", "text": text})
+    return lines
+
+
+@functools.cache
+def _share_in_one_sql() -> str:
+    """``_share_in_one``'s statement. Parameters: the lock's space and the shop; the card; the
+    active charities' ids, the default's, the active ids again; the line's columns in order
+    but the charity and the choice (the idempotency key: its start); the program's
+    ``updated_at`` it was decided by. Returns the charity given to, the choice followed (or
+    NULL) and 1 if the line was inserted, 0 if the program has changed."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    choice = sql.table(CharityChoice)
+    columns, values = [], []
+    for field in sql.insert_fields(Donation):
+        columns.append(connection.ops.quote_name(field.column))
+        values.append({"charity": "pick.charity_id", "choice": "pick.choice_id",
+                       "idempotency_key": "CAST(%s AS text) || pick.charity_id"}.get(
+            field.name, f"CAST(%s AS {field.db_type(connection)})"))
+    select = ", ".join(values)
+    # Identifiers only in the text; every value is a parameter.
+    return (
+        "WITH prog AS (SELECT p.updated_at FROM charity_program_shared(%s, %s) p),"  # noqa: S608
+        f" latest AS (SELECT ch.id, ch.{sql.column(CharityChoice, 'charity')} AS charity_id"
+        f" FROM {choice} ch WHERE ch.{sql.column(CharityChoice, 'membership')} = %s"
+        f" ORDER BY ch.{sql.column(CharityChoice, 'chosen_at')} DESC, ch.id DESC LIMIT 1),"
+        " pick AS (SELECT CASE WHEN l.charity_id = ANY(CAST(%s AS bigint[]))"
+        " THEN l.charity_id ELSE CAST(%s AS bigint) END AS charity_id,"
+        " CASE WHEN l.charity_id = ANY(CAST(%s AS bigint[])) THEN l.id END AS choice_id"
+        " FROM (SELECT 1) one LEFT JOIN latest l ON TRUE),"
+        f" ins AS (INSERT INTO {sql.table(Donation)} ({', '.join(columns)})"
+        f" SELECT {select} FROM pick, prog WHERE prog.updated_at = %s RETURNING 1)"
+        " SELECT pick.charity_id, pick.choice_id, (SELECT count(*) FROM ins) FROM pick"
+    )
 
 
 def _donation_summary(*, lines, currency: str, recipients) -> dict:

@@ -199,6 +199,11 @@ def insert_columns(model: type[models.Model]) -> tuple[str, ...]:
                  for f in _insert_sql(model, connections[DEFAULT_DB_ALIAS].vendor)[1])
 
 
+def insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    """The fields of ``insert_sql(model)``, in order (what ``values`` gives a value for)."""
+    return _insert_sql(model, connections[DEFAULT_DB_ALIAS].vendor)[1]
+
+
 def chains_writes(using: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether one statement may chain writes (PostgreSQL's data-modifying ``WITH``)."""
     return connections[using].vendor == "postgresql"

@@ -11,10 +11,12 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from charity import services as charity_services
-from charity.models import Donation
+from charity.models import CharityProgram, Donation
 from loyalty import services
+from tests.conftest import require_service
 from tests.factories import MembershipFactory, ShopFactory, StaffMemberFactory
 
 from .conftest import charity_add, program_set
@@ -80,10 +82,12 @@ def test_with_the_program_on_the_earn_pays_the_same_few_queries_whatever_the_cha
         queries = api_earn(client, raw, MembershipFactory(shop=shop), f"q-{size}")
         counts.append(len(queries))
         assert Donation.objects.filter(shop=shop).count() == 2
-    # The program's row (under its shared lock) with the member's choice, and the insert: the shop's
-    # charities are kept per process. With a cap, the cap's lock (PostgreSQL) and the month's
-    # sum as well.
-    extra = 2 if cap is None else 3 + (connection.vendor == "postgresql")
+    # On PostgreSQL without a cap, one statement (the program's shared lock, the member's
+    # choice and the insert: charity.services._share_in_one). Otherwise the program's row
+    # with the member's choice, then the insert: the shop's charities are kept per process.
+    # With a cap, the cap's lock (PostgreSQL) and the month's sum as well.
+    postgresql = connection.vendor == "postgresql"
+    extra = (1 if postgresql else 2) if cap is None else 3 + postgresql
     assert counts == [len(baseline) + extra] * 2, counts
 
 
@@ -149,3 +153,28 @@ def test_the_counters_earn_with_a_round_up_costs_the_same_whatever_the_charities
         counts.append(len(captured.captured_queries))
         assert Donation.objects.filter(shop=shop, kind="round_up").count() == 1
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.postgres
+def test_a_program_changed_by_another_process_is_given_by_at_once(client):
+    """The one-statement share is decided by the program this process keeps; when another
+    process changed it (its ``updated_at`` moved, the kept copy not forgotten here), the
+    statement inserts nothing and the purchase gives by the new program, the long way."""
+    require_service(connection.vendor == "postgresql",
+                    "PostgreSQL (DATABASE_URL), for the one-statement share")
+
+    shop = shop_with_charities(1, rule_value="1")
+    raw = services.api_key_create(shop=shop, name="till")[1]
+    member = MembershipFactory(shop=shop)
+    api_earn(client, raw, member, "s-0")  # the program and its charities are kept from now
+    first = api_earn(client, raw, member, "s-1")
+    assert len([q for q in first if CHARITY_TABLE.search(q)]) == 1
+    CharityProgram.objects.filter(shop=shop).update(rule_value=10, updated_at=timezone.now())
+    second = api_earn(client, raw, member, "s-2")
+    assert len([q for q in second if CHARITY_TABLE.search(q)]) >= 2  # the long way
+    amounts = list(Donation.objects.filter(shop=shop).order_by("pk")
+                   .values_list("amount", flat=True))
+    assert [str(a) for a in amounts] == ["0.10", "0.10", "1.00"]
+    third = api_earn(client, raw, member, "s-3")  # the new version is kept now
+    assert len([q for q in third if CHARITY_TABLE.search(q)]) == 1
+    assert Donation.objects.filter(shop=shop).count() == 4

@@ -284,9 +284,14 @@ def test_a_member_cannot_choose_another_shops_or_an_inactive_charity(setup):
 
 def test_a_chosen_charity_switched_off_later_falls_back_to_the_default(setup):
     shop, hope, trees, card = setup
-    services.membership_charity_choose(membership=card, charity_id=trees.pk)
+    choice = services.membership_charity_choose(membership=card, charity_id=trees.pk)
+    chosen = Donation.objects.get(purchase=buy(shop, card, "10.00"))
+    assert (chosen.charity, chosen.choice_id) == (trees, choice.pk)
     services.charity_update(shop=shop, charity_id=trees.pk, name="Trees", active=False)
-    assert Donation.objects.get(purchase=buy(shop, card, "10.00")).charity == hope
+    fallen_back = Donation.objects.get(purchase=buy(shop, card, "10.00"))
+    assert (fallen_back.charity, fallen_back.choice_id) == (hope, None)
+    assert chosen.idempotency_key.endswith(f":shop_share:{trees.pk}")
+    assert fallen_back.idempotency_key.endswith(f":shop_share:{hope.pk}")
 
 
 def test_an_even_split_adds_up_to_the_share(setup):
