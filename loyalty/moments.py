@@ -28,6 +28,12 @@ def effects(moment: str) -> list[Callable]:
     return [import_string(path) for path in settings.TROUW_EFFECTS.get(moment, ())]
 
 
+def earn_reads() -> list[tuple[str, Callable]]:
+    """The functions named in settings.TROUW_EARN_READS, with their paths, in order: what the
+    purchase's effects ask to have read in the earn's own statement (see the setting)."""
+    return [(path, import_string(path)) for path in getattr(settings, "TROUW_EARN_READS", ())]
+
+
 def announce(moment: str, **arguments) -> None:
     """Run the moment's effects, in order, in the caller's transaction."""
     for effect in effects(moment):

@@ -401,6 +401,16 @@ TROUW_EFFECTS: dict[str, list[str]] = {
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
 }
+# What the purchase's effects want read in the earn's own statement, so that they need no round
+# trip of their own (PostgreSQL, a purchase that earns points: the statement that writes the
+# purchase, its entry, its lot and the balance, right after the card's lock). Each is a function
+# ``read(*, purchase, membership, now, items) -> (sql, params) | None`` (``items``: the
+# purchase's lines, not yet written) giving one value as a scalar subquery. The statement's own
+# writes are not visible to a subquery of it: ``p`` is the new purchase (``id``, ``created_at``,
+# ``amount``, ``refunded_amount``) and ``e`` its earn entry (``id``, ``points``). The value lands
+# in ``purchase.earn_reads[path]``; an effect that finds none there reads for itself (SQLite, a
+# purchase that earns no points).
+TROUW_EARN_READS: list[str] = ["tiers.badges.services.earn_read"]
 # The e-mails the outbox sends, by kind: who renders one (a function of the app the kind
 # belongs to, ``render(message) -> loyalty.emails.Email | None``; None: nothing to send any
 # more), whether it is marketing (sent only with the member's consent, with a one-click

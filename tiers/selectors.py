@@ -172,26 +172,41 @@ def _as_decimal(value) -> Decimal:
 
 
 @functools.cache
-def _measure_sql(measure: str, start: bool, end: bool, vendor: str) -> str:
+def _measure_sql(measure: str, start: bool, end: bool, vendor: str,
+                 in_earn: bool = False) -> str:
     """The card's measure as one plain statement, built once per shape: the ORM's aggregate
     cost the earn more CPU than PostgreSQL spent running it (docs/benchmarks.md, session 8).
     Amounts are summed in whole cents (exact on SQLite too); visits are the distinct local days
     of the purchases not refunded in full. Parameters: the time zone's (visits), the card, the
-    shop, then ``start`` and ``end`` where given."""
+    shop, then ``start`` and ``end`` where given. ``in_earn``: read inside the earn's own
+    statement (settings.TROUW_EARN_READS), which does not see what it writes: the new
+    purchase ``p`` and its earn entry ``e`` are added (both within any period: they are now)."""
     if measure == Measure.POINTS:
         counted = ", ".join(f"'{kind}'" for kind in (EntryKind.EARN, EntryKind.BONUS,
                                                        EntryKind.BADGE))
-        sql = (f"SELECT COALESCE(SUM(points), 0) FROM {table(LedgerEntry)}"  # noqa: S608
+        total = "COALESCE(SUM(points), 0)"
+        if in_earn:
+            total += " + (SELECT e.points FROM e)"
+        sql = (f"SELECT {total} FROM {table(LedgerEntry)}"  # noqa: S608
                f" WHERE membership_id = %s AND shop_id = %s AND (kind IN ({counted})"
                f" OR (kind = '{EntryKind.REVERSAL}' AND purchase_id IS NOT NULL))")
     elif measure == Measure.AMOUNT:
         cents = "CAST(ROUND((amount - refunded_amount) * 100) AS BIGINT)"
-        sql = (f"SELECT COALESCE(SUM({cents}), 0) FROM {table(Purchase)}"  # noqa: S608
+        total = f"COALESCE(SUM({cents}), 0)"
+        if in_earn:
+            total += f" + (SELECT {cents} FROM p)"
+        sql = (f"SELECT {total} FROM {table(Purchase)}"  # noqa: S608
                " WHERE membership_id = %s AND shop_id = %s")
     else:
         day, _params = connection.ops.datetime_cast_date_sql("created_at", (), "zone")
-        sql = (f"SELECT COUNT(DISTINCT {day}) FROM {table(Purchase)}"  # noqa: S608
-               " WHERE membership_id = %s AND shop_id = %s AND refunded_amount < amount")
+        card = "membership_id = %s AND shop_id = %s"
+        source = f"{table(Purchase)} WHERE {card}"
+        if in_earn:
+            source = ("(SELECT created_at, amount, refunded_amount"  # noqa: S608
+                      f" FROM {source} UNION ALL SELECT n.created_at, n.amount,"
+                      " n.refunded_amount FROM p n) v WHERE TRUE")
+        sql = (f"SELECT COUNT(DISTINCT {day}) FROM {source}"  # noqa: S608
+               " AND refunded_amount < amount")
     if start:
         sql += " AND created_at >= %s"
     if end:
@@ -211,11 +226,13 @@ def membership_measure(*, membership: Membership, shop: Shop, measure: str,
 
 
 def measure_statement(*, membership: Membership, shop: Shop, measure: str,
-                      start: dt.datetime | None, end: dt.datetime | None = None
-                      ) -> tuple[str, list]:
+                      start: dt.datetime | None, end: dt.datetime | None = None,
+                      in_earn: bool = False) -> tuple[str, list]:
     """``membership_measure``'s statement and parameters (one integer: points, cents or
-    visits), for a caller that reads it with other rows in one round trip (the badges)."""
-    sql = _measure_sql(measure, start is not None, end is not None, connection.vendor)
+    visits), for a caller that reads it with other rows in one round trip (the badges);
+    ``in_earn``: the shape read inside the earn's own statement (``_measure_sql``)."""
+    sql = _measure_sql(measure, start is not None, end is not None, connection.vendor,
+                       in_earn)
     params: list = [membership.pk, shop.pk]
     if measure == Measure.VISITS:
         _day, zone_params = connection.ops.datetime_cast_date_sql("", (), shop.time_zone)

@@ -49,37 +49,53 @@ _ENTRY_PURCHASE_INDEX = [f.name for f in LedgerEntry._meta.local_concrete_fields
 
 def _purchase_earn_write(*, purchase: Purchase, membership: Membership, points: int,
                          available_at: dt.datetime, entry: dict, terms: tuple,
-                         now: dt.datetime) -> None:
+                         now: dt.datetime, items: list[PurchaseItem]) -> None:
     """PostgreSQL, a purchase that earns points: insert the purchase, its earn entry (of the
     ``entry`` attributes) and the entry's lot (with its expiry ``terms``) and move the balance
     and the card's last purchase (``now``) in one statement — the earn's one round trip
-    between locking the card and storing the API's answer. Fills in the purchase's id and the
-    new balance. The entry and the lot get no model instances: nothing reads them afterwards,
-    and the earn is the hot path."""
+    between locking the card and storing the API's answer. The same statement reads what the
+    effects ask of it (settings.TROUW_EARN_READS: ``purchase.earn_reads``). Fills in the
+    purchase's id and the new balance. The entry and the lot get no model instances: nothing
+    reads them afterwards, and the earn is the hot path."""
     _balance_room_check(membership, points)
     entry_values = sql.row_values(LedgerEntry, **entry, purchase_id=None)
     del entry_values[_ENTRY_PURCHASE_INDEX]  # the purchase's new id
-    row = sql.fetch_one(_purchase_entry_lot_balance_sql(), [
-        *sql.values(purchase), *entry_values,
+    purchase_values = sql.values(purchase)  # sets its created_at, the effects' moment
+    reads, read_sql, read_params = [], [], []
+    for path, read in moments.earn_reads():
+        asked = read(purchase=purchase, membership=membership, now=purchase.created_at,
+                     items=items)
+        if asked is not None:
+            reads.append(path)
+            read_sql.append(asked[0])
+            read_params += asked[1]
+    row = sql.fetch_one(_purchase_entry_lot_balance_sql(tuple(read_sql)), [
+        *purchase_values, *entry_values,
         *_lot_values(membership, points, available_at, terms), points, now, membership.pk,
+        *read_params,
     ])
-    membership.points_balance, purchase.pk, _entry_id = row
+    membership.points_balance, purchase.pk, _entry_id = row[:3]
+    purchase.earn_reads = dict(zip(reads, row[3:], strict=True))
     membership.last_purchase_at = now
     purchase._state.adding, purchase._state.db = False, "default"
 
 
 @functools.cache
-def _purchase_entry_lot_balance_sql() -> str:
+def _purchase_entry_lot_balance_sql(reads: tuple[str, ...] = ()) -> str:
     """PostgreSQL: insert the purchase, its entry with the purchase's new id, the entry's lot,
-    move the balance; returns the balance, the purchase's id and the entry's."""
+    move the balance; returns the balance, the purchase's id and the entry's, then the value
+    of each of ``reads`` (scalar subqueries, which see ``p`` and ``e``)."""
     entry_columns = list(sql.insert_columns(LedgerEntry))
     purchase_column = entry_columns.pop(_ENTRY_PURCHASE_INDEX)
+    purchase_returns = ", ".join(sql.column(Purchase, name) for name in (
+        "created_at", "amount", "refunded_amount"))
     return (
-        f"WITH p AS ({sql.insert_sql(Purchase)}),"  # noqa: S608 (identifiers only)
+        f"WITH p AS ({sql.insert_sql(Purchase)}, {purchase_returns}),"  # noqa: S608 (identifiers only)
         f" e AS (INSERT INTO {sql.table(LedgerEntry)} ({purchase_column},"
         f" {', '.join(entry_columns)}) SELECT p.id, {', '.join(['%s'] * len(entry_columns))}"
-        f" FROM p RETURNING id),{_lot_balance_sql(True)}, (SELECT id FROM p),"
-        f" (SELECT id FROM e)"
+        f" FROM p RETURNING id, {sql.column(LedgerEntry, 'points')}),"
+        f"{_lot_balance_sql(True)}, (SELECT id FROM p), (SELECT id FROM e)"
+        + "".join(f", ({read})" for read in reads)
     )
 
 
@@ -191,6 +207,7 @@ def purchase_record(
                 points_available_at=available_at, recorded_by=recorded_by, api_key=api_key,
                 idempotency_key=idempotency_key,
             )
+            purchase.earn_reads = {}  # filled by the earn's statement (TROUW_EARN_READS)
             earn = None
             if membership is not None and points > 0:
                 earn = {
@@ -207,7 +224,7 @@ def purchase_record(
             if earn is not None and sql.chains_writes():
                 _purchase_earn_write(purchase=purchase, membership=membership, points=points,
                                      available_at=available_at, entry=earn, terms=terms,
-                                     now=now)
+                                     now=now, items=item_rows)
             else:
                 sql.insert(purchase)
                 if earn is not None:

@@ -125,6 +125,56 @@ def _core_only(settings):
     """The core's own statements: the apps' purchase effects count theirs in their tests
     (tests/tiers/badges/test_queries.py)."""
     settings.TROUW_EFFECTS = {**settings.TROUW_EFFECTS, "purchase": []}
+    settings.TROUW_EARN_READS = []
+
+
+SEEN_READS: list = []
+
+
+def read_the_new_rows(*, purchase, membership, now, items):
+    """A read for TROUW_EARN_READS: what the statement's ``p`` and ``e`` hold, the card's
+    purchases in the table (which the statement's own insert is not among), and the lines."""
+    SEEN_READS.append((purchase.created_at, now, [item.name for item in items]))
+    return ("SELECT json_build_array(p.amount, p.refunded_amount, p.created_at = %s, e.points,"
+            " (SELECT count(*) FROM loyalty_purchase WHERE membership_id = %s)) FROM p, e",
+            [now, membership.pk])
+
+
+def not_asked(*, purchase, membership, now, items):
+    return None
+
+
+def test_the_earn_statement_carries_the_reads_asked_of_it(shop, owner, settings):
+    _core_only(settings)
+    settings.TROUW_EARN_READS = ["tests.loyalty.test_purchase_statement.not_asked",
+                                 "tests.loyalty.test_purchase_statement.read_the_new_rows"]
+    member = MembershipFactory(shop=shop)
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
+    record(shop, member, "k0", owner=owner)
+    SEEN_READS.clear()
+    with CaptureQueriesContext(connection) as captured:
+        purchase = services.purchase_record(
+            shop=shop, amount="12.50", membership_id=member.pk, idempotency_key="k1",
+            items=[{"name": "Brood", "unit_price": "12.50"}])
+    statements = [q["sql"] for q in captured.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    # The lock, the earn's statement with the read riding on it, the lines.
+    assert len(statements) == 3, statements
+    assert statements[1].startswith("WITH p AS (INSERT") and "json_build_array" in statements[1]
+    assert purchase.earn_reads == {"tests.loyalty.test_purchase_statement.read_the_new_rows": [
+        12.5, 0, True, 120, 1]}  # 10 points a whole euro
+    [(created_at, now, names)] = SEEN_READS
+    assert created_at == now is not None and names == ["Brood"]
+
+
+def test_a_purchase_that_earns_nothing_asks_no_read(shop, owner, settings):
+    _core_only(settings)
+    settings.TROUW_EARN_READS = ["tests.loyalty.test_purchase_statement.read_the_new_rows"]
+    member = MembershipFactory(shop=shop)
+    services.program_rules_update(shop=shop, by=owner, points_per_unit=10)
+    SEEN_READS.clear()
+    purchase = services.purchase_record(shop=shop, amount="0.05", membership_id=member.pk)
+    assert (purchase.points_earned, purchase.earn_reads, SEEN_READS) == (0, {}, [])
 
 
 def test_it_is_one_statement_after_the_lock(shop, owner, settings):

@@ -72,14 +72,24 @@ class MemberFacts:
 
 
 @functools.cache
-def _facts_sql(categories: bool, held: bool, vendor: str) -> str:
+def _facts_sql(categories: bool, held: bool, vendor: str, in_earn: bool = False) -> str:
     """The member's history as one plain statement, built once per shape (the ORM's grouped
     query cost the earn more CPU than PostgreSQL spent on it: docs/benchmarks.md, session 8).
     Rows of three kinds: 0 — a local day with its net amount in whole cents and how many of its
     purchases still count; 1 — a badge the member holds; 2 — the number of categories.
-    Parameters: the time zone's, the card, then the card again for each further kind."""
+    Parameters: the time zone's, the card, then the card again for each further kind (with
+    the categories, then also the new purchase's categories, ``in_earn``).
+
+    ``in_earn``: the shape read inside the earn's own statement (settings.TROUW_EARN_READS),
+    which does not see the purchase it writes: that purchase is added from the statement's
+    ``p``, its categories (its lines are written after the statement) as a parameter."""
     day, _params = connection.ops.datetime_cast_date_sql("p.created_at", (), "zone")
     purchase, item, award = table(Purchase), table(PurchaseItem), table(BadgeAward)
+    history = f"{purchase} p WHERE p.membership_id = %s"
+    if in_earn:
+        history = ("(SELECT h.created_at, h.amount, h.refunded_amount"  # noqa: S608
+                   f" FROM {purchase} h WHERE h.membership_id = %s UNION ALL"
+                   " SELECT n.created_at, n.amount, n.refunded_amount FROM p n) p")
     # Identifiers only in the text; every value is a parameter.
     parts = [
         "SELECT 0 AS kind, d.day AS day, SUM(d.net) AS net,"  # noqa: S608
@@ -87,18 +97,64 @@ def _facts_sql(categories: bool, held: bool, vendor: str) -> str:
         f" FROM (SELECT {day} AS day,"
         " CAST(ROUND((p.amount - p.refunded_amount) * 100) AS BIGINT) AS net,"
         " CASE WHEN p.refunded_amount < p.amount THEN 1 ELSE 0 END AS kept"
-        f" FROM {purchase} p WHERE p.membership_id = %s) d GROUP BY d.day",
+        f" FROM {history}) d GROUP BY d.day",
     ]
     if held:
         parts.append(f"SELECT 1, NULL, NULL, NULL, a.badge_id FROM {award} a"  # noqa: S608
                      " WHERE a.membership_id = %s AND a.revoked_at IS NULL")
     if categories:
-        parts.append("SELECT 2, NULL, NULL, NULL,"  # noqa: S608
-                     f" COUNT(DISTINCT i.category) FROM {item} i"
-                     f" JOIN {purchase} p ON p.id = i.purchase_id"
-                     " WHERE p.membership_id = %s AND p.refunded_amount < p.amount"
-                     " AND i.category <> ''")
+        bought = (f"SELECT i.category AS c FROM {item} i"  # noqa: S608
+                  f" JOIN {purchase} p ON p.id = i.purchase_id"
+                  " WHERE p.membership_id = %s AND p.refunded_amount < p.amount")
+        if in_earn:
+            bought += " UNION ALL SELECT unnest(CAST(%s AS text[]))"
+        parts.append(f"SELECT 2, NULL, NULL, NULL, COUNT(DISTINCT b.c) FROM ({bought}) b"
+                     " WHERE b.c <> ''")
     return " UNION ALL ".join(parts)
+
+
+def facts_statement(*, membership: Membership, shop: Shop, categories: bool = True,
+                    held: bool = False, measure: tuple[str, list] | None = None,
+                    new_categories: list[str] | None = None) -> tuple[str, list]:
+    """``member_facts``' statement and its parameters. With ``new_categories`` (the new
+    purchase's categories, or ``[]``), the shape for the earn's own statement
+    (``_facts_sql(in_earn=True)``), which gives the rows as one JSON array
+    (``facts_from_rows``); ``measure`` must then be read in that shape too."""
+    in_earn = new_categories is not None
+    _day, zone_params = connection.ops.datetime_cast_date_sql("", (), shop.time_zone)
+    params = [*zone_params, membership.pk]
+    if held:
+        params.append(membership.pk)
+    if categories:
+        params.append(membership.pk)
+        if in_earn:
+            params.append(new_categories)
+    statement = _facts_sql(categories, held, connection.vendor, in_earn)
+    if measure is not None:
+        statement += f" UNION ALL SELECT 3, NULL, NULL, NULL, ({measure[0]})"
+        params += measure[1]
+    if in_earn:
+        statement = ("SELECT json_agg(json_build_array(f.kind, f.day, f.net, f.kept, f.n))"
+                     f" FROM ({statement}) f")
+    return statement, params
+
+
+def facts_from_rows(rows) -> MemberFacts:
+    """The facts of the statement's rows (``(kind, day, net, kept, n)``: tuples, or the lists
+    of the earn's JSON array, whose days are text)."""
+    facts = MemberFacts()
+    for kind, day, net, kept, n in rows or ():
+        if kind == 0:
+            if isinstance(day, str):  # SQLite, and JSON, give the day as text
+                day = dt.date.fromisoformat(day)
+            facts.days[day] = (Decimal(int(net)).scaleb(-2), int(kept) > 0)
+        elif kind == 1:
+            facts.held.add(int(n))
+        elif kind == 2:
+            facts.categories = int(n or 0)
+        else:
+            facts.measure = int(n or 0)
+    return facts
 
 
 def member_facts(*, membership: Membership, shop: Shop, categories: bool = True,
@@ -109,26 +165,9 @@ def member_facts(*, membership: Membership, shop: Shop, categories: bool = True,
     badges the member holds (``facts.held``); with ``measure`` (a statement of one integer
     and its parameters: the level's measure, ``tiers.selectors.measure_statement``), its
     value (``facts.measure``), in the same round trip."""
-    _day, zone_params = connection.ops.datetime_cast_date_sql("", (), shop.time_zone)
-    params = [*zone_params, membership.pk]
-    params += [membership.pk] * (int(held) + int(categories))
-    statement = _facts_sql(categories, held, connection.vendor)
-    if measure is not None:
-        statement += f" UNION ALL SELECT 3, NULL, NULL, NULL, ({measure[0]})"
-        params += measure[1]
-    facts = MemberFacts()
-    for kind, day, net, kept, n in fetch_all(statement, params):
-        if kind == 0:
-            if isinstance(day, str):  # SQLite gives the day as text
-                day = dt.date.fromisoformat(day)
-            facts.days[day] = (Decimal(int(net)).scaleb(-2), int(kept) > 0)
-        elif kind == 1:
-            facts.held.add(int(n))
-        elif kind == 2:
-            facts.categories = int(n or 0)
-        else:
-            facts.measure = int(n or 0)
-    return facts
+    statement, params = facts_statement(membership=membership, shop=shop,
+                                        categories=categories, held=held, measure=measure)
+    return facts_from_rows(fetch_all(statement, params))
 
 
 def challenge_window(badge: Badge, shop: Shop) -> tuple[dt.datetime, dt.datetime]:

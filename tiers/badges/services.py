@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 import xml.etree.ElementTree as ET  # noqa: S405 - no entities or DTDs are accepted (see below)
 from decimal import Decimal
 
@@ -283,42 +284,102 @@ def _badges_enabled_write(*, shop: Shop) -> None:
 # --- The purchase moment -----------------------------------------------------------------------
 
 
-def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
-    """The purchase effect (settings.TROUW_EFFECTS["purchase"]): every active badge of the shop
-    the member now meets, awarded in the purchase's transaction under the card's lock (taken by
-    the earn), with its bonus pending like the purchase's points, and "New badge: …" added to
-    the purchase's news. A constant number of queries whatever the number of badges: the
-    shop's badges are kept per process (``selectors.badges_active``), and one statement reads
-    the member's history with the badges held; then the awards' writes."""
-    membership = purchase.membership
-    if membership is None:
-        return []
-    shop = membership.shop
+@dataclass(frozen=True)
+class _Plan:
+    """What a purchase's badges need read: the badges it may award, whether the categories
+    count, and the level's measure (its program and period start) when a level may follow."""
+
+    candidates: list
+    categories: bool
+    program: object | None
+    start: dt.datetime | None
+
+
+def _plan(*, purchase: Purchase, membership: Membership, now: dt.datetime) -> _Plan | None:
+    shop = purchase.shop
     if not shop.badges_enabled:  # loaded with the shop: no badges, no query
-        return []
-    now = purchase.created_at or timezone.now()
+        return None
     candidates = [
         badge for badge in selectors.badges_active(shop=shop)
         if badge.template != BadgeTemplate.REFERRALS
         and (not badge.is_challenge or selectors.challenge_running(badge, shop, now))
     ]
     if not candidates:
+        return None
+    program = level_selectors.program_active(shop=shop)
+    start = None
+    if program is not None and membership.level_rank < len(program.tiers):
+        start = level_selectors.period_start(period=program.period, now=now,
+                                             zone=shop_zone(shop.time_zone))
+    else:
+        program = None
+    return _Plan(candidates=candidates, program=program, start=start, categories=any(
+        badge.template == BadgeTemplate.CATEGORIES for badge in candidates))
+
+
+def _facts_statement(plan: _Plan, *, membership: Membership, shop: Shop,
+                     new_categories: list[str] | None = None) -> tuple[str, list]:
+    measure = None
+    if plan.program is not None:
+        measure = level_selectors.measure_statement(
+            membership=membership, shop=shop, measure=plan.program.measure, start=plan.start,
+            in_earn=new_categories is not None)
+    return selectors.facts_statement(membership=membership, shop=shop, held=True,
+                                     measure=measure, categories=plan.categories,
+                                     new_categories=new_categories)
+
+
+EARN_READ = "tiers.badges.services.earn_read"
+
+
+def earn_read(*, purchase: Purchase, membership: Membership, now: dt.datetime, items):
+    """The read asked of the earn's own statement (settings.TROUW_EARN_READS): the member's
+    history with this purchase, the badges held and the level's measure, which
+    ``badges_award`` would otherwise read in a statement of its own. None when the purchase
+    can award no badge. The plan it was built for is kept on the purchase for the award."""
+    plan = purchase.badges_plan = _plan(purchase=purchase, membership=membership, now=now)
+    if plan is None:
+        return None
+    kept = purchase.amount > 0  # a new purchase counts unless it is of nothing
+    return _facts_statement(plan, membership=membership, shop=purchase.shop, new_categories=[
+        item.category for item in items if item.category] if kept else [])
+
+
+_UNPLANNED = object()
+
+
+def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
+    """The purchase effect (settings.TROUW_EFFECTS["purchase"]): every active badge of the shop
+    the member now meets, awarded in the purchase's transaction under the card's lock (taken by
+    the earn), with its bonus pending like the purchase's points, and "New badge: …" added to
+    the purchase's news. A constant number of queries whatever the number of badges: the
+    shop's badges are kept per process (``selectors.badges_active``), and the member's
+    history with the badges held is read in the earn's own statement (``earn_read``) or, where
+    that was not asked (SQLite, a purchase without points), in one statement here; then the
+    awards' writes."""
+    membership = purchase.membership
+    if membership is None:
+        return []
+    shop = membership.shop
+    now = purchase.created_at or timezone.now()
+    # What the earn's statement read for this effect holds only right after it: taken once.
+    plan = purchase.__dict__.pop("badges_plan", _UNPLANNED)
+    read = getattr(purchase, "earn_reads", {}).pop(EARN_READ, None)
+    if plan is _UNPLANNED:
+        plan = _plan(purchase=purchase, membership=membership, now=now)
+    if plan is None:
         return []
     # The level decided next (tiers.services.purchase_level_up) needs the card's measure: it
     # is read in the same round trip and handed on, with this purchase's badge bonuses added.
-    program = level_selectors.program_active(shop=shop)
-    measure = None
-    if program is not None and membership.level_rank < len(program.tiers):
-        measure = level_selectors.measure_statement(
-            membership=membership, shop=shop, measure=program.measure,
-            start=level_selectors.period_start(period=program.period, now=now,
-                                               zone=shop_zone(shop.time_zone)))
-    facts = selectors.member_facts(
-        membership=membership, shop=shop, held=True, measure=measure,
-        categories=any(b.template == BadgeTemplate.CATEGORIES for b in candidates))
-    earned = [badge for badge in candidates
+    if read is not None:
+        facts = selectors.facts_from_rows(read)
+    else:
+        facts = selectors.facts_from_rows(sql.fetch_all(
+            *_facts_statement(plan, membership=membership, shop=shop)))
+    earned = [badge for badge in plan.candidates
               if badge.pk not in facts.held and selectors.badge_progress(badge, facts).done]
-    if measure is not None:
+    if plan.program is not None:
+        program = plan.program
         value = level_selectors.measure_value(program.measure, facts.measure)
         if program.measure == Measure.POINTS:
             value += sum(badge.bonus_points for badge in earned)

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 # The API earn without effects (tests/loyalty/test_api_queries.py: 5 on PostgreSQL, 8 elsewhere,
 # with the test's SAVEPOINT and RELEASE), plus the badges': the shop's badges, read on a
 # process's first earn and then kept a few seconds (1), and the one statement of the member's
-# history with the badges held and the product categories (1).
+# history with the badges held and the product categories (1; on PostgreSQL it is read inside
+# the earn's own statement, settings.TROUW_EARN_READS, and costs no statement of its own).
 API_EARN_MAX = (5 if connection.vendor == "postgresql" else 8) + 2 + 2
 
 
