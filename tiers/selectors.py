@@ -194,7 +194,7 @@ def _measure_sql(measure: str, start: bool, end: bool, vendor: str,
         cents = "CAST(ROUND((amount - refunded_amount) * 100) AS BIGINT)"
         total = f"COALESCE(SUM({cents}), 0)"
         if in_earn:
-            total += f" + (SELECT {cents} FROM p)"
+            total += f" + (SELECT {cents} FROM p)"  # noqa: S608
         sql = (f"SELECT {total} FROM {table(Purchase)}"  # noqa: S608
                " WHERE membership_id = %s AND shop_id = %s")
     else:

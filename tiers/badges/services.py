@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
 import xml.etree.ElementTree as ET  # noqa: S405 - no entities or DTDs are accepted (see below)
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
