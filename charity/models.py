@@ -282,6 +282,10 @@ class Statement(models.Model):
     shop_funded = models.DecimalField(_("given by the shop"), default=0, **MONEY)
     customer_funded = models.DecimalField(_("given by customers"), default=0, **MONEY)
     closed_at = models.DateTimeField(_("closed at"))
+    # When the return window of the month's last purchase for this charity ends: a refund
+    # until then could still take some of it back (in the next open month), so the statement
+    # can be marked paid from then on (as the points of a purchase can be spent).
+    payable_from = models.DateTimeField(_("payable from"))
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     paid_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
 

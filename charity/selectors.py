@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -161,17 +161,20 @@ def month_is_closed(*, program: CharityProgram | None, month: dt.date) -> bool:
 
 def month_totals(*, shop, month: dt.date) -> list[dict]:
     """Per charity, from the ledger: the month's number of lines, what the shop and what
-    customers gave (net of what was taken back in it)."""
+    customers gave (net of what was taken back in it), and when the last of it is payable
+    (the end of its purchase's return window)."""
     rows = (Donation.objects.filter(shop=shop, month=month).values("charity")
             .annotate(count=Count("pk"),
                       shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
-                      customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))
+                      customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)),
+                      payable_from=Max("payable_at"))
             .order_by("charity"))
     names = {c.pk: c for c in Charity.objects.filter(pk__in=[r["charity"] for r in rows])}
     return [{"charity": names[r["charity"]], "count": r["count"],
              "shop_funded": r["shop_funded"] or ZERO,
              "customer_funded": r["customer_funded"] or ZERO,
-             "total": (r["shop_funded"] or ZERO) + (r["customer_funded"] or ZERO)}
+             "total": (r["shop_funded"] or ZERO) + (r["customer_funded"] or ZERO),
+             "payable_from": r["payable_from"]}
             for r in rows]
 
 
@@ -189,6 +192,11 @@ def statements_for_month(*, shop, month: dt.date):
             .order_by("charity__name"))
 
 
+def statement_payable_on(statement: Statement, *, shop) -> dt.date:
+    """The day, on the shop's clock, from which the statement can be paid."""
+    return statement.payable_from.astimezone(shop_zone(shop.time_zone)).date()
+
+
 def statement_for_shop(*, shop, statement_id: int) -> Statement | None:
     return Statement.objects.filter(shop=shop, pk=statement_id).select_related("charity").first()
 
@@ -200,7 +208,8 @@ def statements_csv(*, shop, month: dt.date) -> str:
     writer = csv.writer(out)
     writer.writerow([_("Month"), _("Charity"), _("Registration"), _("Donations"),
                      _("Given by the shop"), _("Given by customers"), _("Total"),
-                     _("Currency"), _("Closed at"), _("Paid on"), _("Payment reference")])
+                     _("Currency"), _("Closed at"), _("Payable from"), _("Paid on"),
+                     _("Payment reference")])
     for statement in statements_for_month(shop=shop, month=month):
         charity = statement.charity
         writer.writerow([
@@ -210,6 +219,7 @@ def statements_csv(*, shop, month: dt.date) -> str:
             statement.donations_count, f"{statement.shop_funded:.2f}",
             f"{statement.customer_funded:.2f}", f"{statement.total:.2f}", statement.currency,
             statement.closed_at.isoformat(timespec="seconds"),
+            statement_payable_on(statement, shop=shop).isoformat(),
             statement.paid_on.isoformat() if statement.paid_on else "",
             statement.paid_reference,
         ])

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Sum
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from loyalty import services as loyalty_services
@@ -903,7 +904,8 @@ def month_close(*, shop: Shop, month: dt.date, now: dt.datetime | None = None
         statements = [
             Statement(shop=shop, charity=row["charity"], month=month, currency=shop.currency,
                       donations_count=row["count"], shop_funded=row["shop_funded"],
-                      customer_funded=row["customer_funded"], closed_at=now)
+                      customer_funded=row["customer_funded"], closed_at=now,
+                      payable_from=row["payable_from"] or now)
             for row in selectors.month_totals(shop=shop, month=month)]
         Statement.objects.bulk_create(statements)
         CharityProgram.objects.filter(pk=program.pk).update(closed_through=month)
@@ -925,8 +927,16 @@ def statement_mark_paid(*, shop: Shop, statement_id: int, paid_on, reference: st
         errors["reference"] = [_("The reference may be 100 characters at most.")]
     if errors:
         raise ValidationError(errors)
-    updated = Statement.objects.filter(shop=shop, pk=statement_id).update(
-        paid_on=paid_on, paid_reference=reference)
-    if not updated:
+    statement = Statement.objects.filter(shop=shop, pk=statement_id).first()
+    if statement is None:
         raise ValidationError(_("No such statement at this shop."), code="not_found")
-    return Statement.objects.get(pk=statement_id)
+    payable_on = selectors.statement_payable_on(statement, shop=shop)
+    if timezone.now() < statement.payable_from or paid_on < payable_on:
+        # Until the return window of its last purchase ends, a refund may still take some of
+        # it back: like the points, the donations are payable after the pending period.
+        raise field_error("paid_on", _(
+            "This statement can be paid from %(date)s, when the return window of the month's "
+            "last purchase ends.") % {"date": date_format(payable_on, "SHORT_DATE_FORMAT")})
+    Statement.objects.filter(pk=statement.pk).update(paid_on=paid_on, paid_reference=reference)
+    statement.paid_on, statement.paid_reference = paid_on, reference
+    return statement

@@ -123,7 +123,8 @@ def victim(db):
     [gift] = points_donate(shop=shop, membership_id=member.pk, points=10)
     statement = Statement.objects.create(shop=shop, charity=charity, month=gift.month,
                                          currency=shop.currency, donations_count=1,
-                                         shop_funded=gift.amount, closed_at=gift.created_at)
+                                         shop_funded=gift.amount, closed_at=gift.created_at,
+                                         payable_from=gift.payable_at)
     return {
         "shop": shop, "owner": owner.user, "staff": staff.user, "member": member.user,
         "values": {

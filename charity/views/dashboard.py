@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -124,7 +125,10 @@ def _month_context(shop, month: dt.date, failed_form=None) -> dict:
     program_row = selectors.program_for(shop=shop)
     closed = selectors.month_is_closed(program=program_row, month=month)
     statements = list(selectors.statements_for_month(shop=shop, month=month)) if closed else []
+    now = timezone.now()
     for statement in statements:
+        statement.payable_on = selectors.statement_payable_on(statement, shop=shop)
+        statement.payable_now = now >= statement.payable_from
         statement.paid_form = (failed_form if failed_form is not None
                                and failed_form.prefix == f"statement-{statement.pk}"
                                else _paid_form(statement))

@@ -88,10 +88,11 @@ def test_a_donation_is_never_changed(gift):
 def test_a_statement_is_paid_with_a_reference_and_once_per_charity_and_month(gift):
     statement = Statement.objects.create(shop=gift.shop, charity=gift.charity,
                                          month=dt.date(2026, 11, 1), currency="EUR",
-                                         closed_at=timezone.now())
+                                         closed_at=timezone.now(), payable_from=timezone.now())
     refused(lambda: Statement.objects.filter(pk=statement.pk).update(
         paid_on=dt.date(2026, 12, 1)), "statement_paid_has_reference")
     refused(lambda: Statement.objects.create(shop=gift.shop, charity=gift.charity,
                                              month=dt.date(2026, 11, 1), currency="EUR",
-                                             closed_at=timezone.now()),
+                                             closed_at=timezone.now(),
+                                             payable_from=timezone.now()),
             "statement_one_per_charity_month")

@@ -185,6 +185,49 @@ def test_marking_a_statement_paid_needs_a_date_and_a_reference(owner_client, sho
     assert (statement.paid_on, statement.paid_reference) == (dt.date(2026, 12, 1), "NL-2026-11")
 
 
+def test_a_statement_is_payable_when_the_return_window_of_its_last_purchase_ends(
+        owner_client, shop):
+    """Like the points, the donations are payable after the pending period: a month closed
+    while its last purchase can still be returned shows when its statement can be paid, and
+    marking it paid before then is refused, with nothing written."""
+    charity_add(shop, "Voedselbank", registration_kind="anbi", registration_number=VALID_RSIN)
+    program_set(shop)
+    loyalty_services.program_rules_update(shop=shop, by=None, pending_days=14)
+    card = MembershipFactory(shop=shop)
+    for day in (10, 28):  # the second's window ends on 12 December
+        with time_machine.travel(dt.datetime(2026, 11, day, 12, 0, tzinfo=dt.UTC), tick=False):
+            loyalty_services.purchase_record(shop=Shop.objects.get(pk=shop.pk), amount="20.00",
+                                             membership_id=card.pk)
+    month_url = reverse("charity_month", args=[shop.slug, "2026-11"])
+    with time_machine.travel(DECEMBER, tick=False):
+        [statement] = services.month_close(shop=shop, month=dt.date(2026, 11, 1))
+        assert statement.payable_from == dt.datetime(2026, 12, 12, 12, 0, tzinfo=dt.UTC)
+        page = text(owner_client.get(month_url))
+        assert "Payable from 12/12/2026, when the return window" in page
+        assert "Mark paid" not in page
+        url = reverse("charity_statement_paid", args=[shop.slug, statement.pk])
+        prefix = f"statement-{statement.pk}"
+        early = owner_client.post(url, {f"{prefix}-paid_on": "2026-12-03",
+                                        f"{prefix}-reference": "NL-2026-11"})
+        assert early.status_code == 400
+        assert ("This statement can be paid from 12/12/2026, when the return window of the "
+                "month&#x27;s last purchase ends.") in text(early)
+        assert Statement.objects.get().paid_on is None
+    with time_machine.travel(dt.datetime(2026, 12, 13, 9, 0, tzinfo=dt.UTC), tick=False):
+        assert "Mark paid" in text(owner_client.get(month_url))
+        before = owner_client.post(url, {f"{prefix}-paid_on": "2026-12-11",
+                                         f"{prefix}-reference": "NL-2026-11"})
+        assert before.status_code == 400 and Statement.objects.get().paid_on is None
+        assert owner_client.post(url, {f"{prefix}-paid_on": "2026-12-13",
+                                       f"{prefix}-reference": "NL-2026-11"}).status_code == 302
+        assert Statement.objects.get().paid_on == dt.date(2026, 12, 13)
+        sheet = owner_client.get(reverse("charity_month_csv", args=[shop.slug, "2026-11"]))
+        assert ",2026-12-12,2026-12-13,NL-2026-11" in sheet.content.decode()
+        printable = text(owner_client.get(reverse("charity_month_print",
+                                                  args=[shop.slug, "2026-11"])))
+        assert "Payable from" in printable and "12/12/2026" in printable
+
+
 def test_the_owner_takes_back_a_gift_of_points(owner_client, shop, november):
     [gift] = services.points_donate(shop=shop, membership_id=november.pk, points=200)
     month = gift.month.strftime("%Y-%m")
