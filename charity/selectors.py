@@ -335,6 +335,23 @@ def membership_impact_detail(*, membership, year: int | None = None) -> dict:
             "months": ordered_months, "totals": totals}
 
 
+def member_overview(*, membership) -> dict:
+    """The charity part of the owner's page of a member: whom they give to now (as the counter
+    says it; None while the program is off), their last choices, what they gave per charity
+    (``membership_impact_detail``) and their gifts of points (each with whether it was taken
+    back)."""
+    return {
+        "offer": counter_donation_offer(membership=membership),
+        "choices": list(CharityChoice.objects.filter(membership_id=membership.pk)
+                        .select_related("charity").order_by("-chosen_at", "-pk")[:10]),
+        "impact": membership_impact_detail(membership=membership),
+        "points_gifts": list(Donation.objects.filter(
+            membership_id=membership.pk, kind=DonationKind.POINTS)
+            .select_related("charity").prefetch_related("reversals")
+            .order_by("-created_at", "-pk")[:20]),
+    }
+
+
 def _impact_blank() -> dict:
     return {**dict.fromkeys(IMPACT_KINDS, ZERO), "taken_back": ZERO, "total": ZERO}
 

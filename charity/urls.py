@@ -24,6 +24,8 @@ urlpatterns = [
          dashboard.statement_paid, name="charity_statement_paid"),
     path("dashboard/<slug:shop_slug>/charity/gifts/<int:donation_id>/reverse/",
          dashboard.points_gift_reverse, name="charity_points_gift_reverse"),
+    path("dashboard/<slug:shop_slug>/members/<str:card_number>/charity/",
+         dashboard.member_panel, name="charity_member_panel"),
     path("portal/<slug:shop_slug>/charity/", portal.charity, name="portal_charity"),
     path("portal/<slug:shop_slug>/impact/", portal.impact, name="portal_impact"),
     path("portal/<slug:shop_slug>/impact/<int:year>/", portal.impact_year,

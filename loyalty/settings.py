@@ -471,7 +471,8 @@ TROUW_COUNTER_MEMBER_PANELS = ["counter_member_rewards", "counter_member_charity
 # offer; else ``charity``, ``max``, ``currency`` and, for a typed amount, ``round_up`` and
 # ``rounded``); the form sends ``round_up`` or ``donation_amount`` as the purchase's extras.
 TROUW_COUNTER_DONATION_OFFER: str | None = "charity.selectors.counter_donation_offer"
-TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level"]
+TROUW_DASHBOARD_MEMBER_PANELS = ["rewards_member_vouchers", "tiers_member_level",
+                                 "charity_member_panel"]
 TROUW_COUNTER_CODE_LOOKUP = "counter_voucher"
 # Panels of other apps on a shop's public page, by URL name (a public view taking shop_slug that
 # renders a fragment); the page renders them in the same request (members.views.public).

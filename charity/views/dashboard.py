@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from loyalty import selectors as loyalty_selectors
 from loyalty.access import owner_required
 from loyalty.forms import add_errors
 
@@ -217,8 +218,9 @@ def month_print(request, month: str):
 @require_POST
 def points_gift_reverse(request, donation_id: int):
     """Take back a member's gift of points: the points return to the card."""
-    gift = Donation.objects.filter(shop=request.shop, pk=donation_id,
-                                   kind=DonationKind.POINTS).first()
+    gift = (Donation.objects.filter(shop=request.shop, pk=donation_id,
+                                    kind=DonationKind.POINTS).select_related("membership")
+            .first())
     if gift is None:
         raise Http404("No such gift of points")
     try:
@@ -230,5 +232,21 @@ def points_gift_reverse(request, donation_id: int):
     else:
         messages.success(request, _("The gift of points is taken back; the points are on "
                                     "the card again."))
+    if request.POST.get("back") == "member":  # from the member's page (``member_panel``)
+        return redirect("dashboard:member", shop_slug=request.shop.slug,
+                        card_number=gift.membership.card_number)
     return redirect("charity_month", shop_slug=request.shop.slug,
                     month=gift.month.strftime("%Y-%m"))
+
+
+@owner_required
+@require_GET
+def member_panel(request, card_number: str):
+    """The charity panel of the owner's page of a member (settings
+    TROUW_DASHBOARD_MEMBER_PANELS, loaded by htmx): whom the member gives to, their choices,
+    what they gave, and their gifts of points, which the owner can take back."""
+    membership = loyalty_selectors.membership_by_card(shop=request.shop, card_number=card_number)
+    if membership is None:
+        raise Http404("No such member")
+    return render(request, "charity/dashboard/member_charity.html", {
+        "member": membership, **selectors.member_overview(membership=membership)})
