@@ -159,11 +159,15 @@ def month_is_closed(*, program: CharityProgram | None, month: dt.date) -> bool:
     return bool(program and program.closed_through and month <= program.closed_through)
 
 
+# The lines a statement counts as donations: the gifts, not what was taken back of them.
+GIFTS = ~Q(kind=DonationKind.REVERSAL)
+
+
 def month_totals(*, shop, month: dt.date) -> list[dict]:
-    """Per charity, from the ledger: the month's number of lines, what the shop and what
-    customers gave (net of what was taken back in it)."""
+    """Per charity, from the ledger: the month's number of gifts (a reversal is not a
+    donation), what the shop and what customers gave (net of what was taken back in it)."""
     rows = (Donation.objects.filter(shop=shop, month=month).values("charity")
-            .annotate(count=Count("pk"),
+            .annotate(count=Count("pk", filter=GIFTS),
                       shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
                       customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))
             .order_by("charity"))
@@ -227,7 +231,8 @@ def donations_reconcile(*, shop=None) -> list[str]:
     if shop is not None:
         statements, donations = statements.filter(shop=shop), donations.filter(shop=shop)
     sums = {(r["charity"], r["month"]): r for r in donations.values("charity", "month").annotate(
-        count=Count("pk"), shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+        count=Count("pk", filter=GIFTS),
+        shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
         customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))}
     for statement in statements:
         row = sums.get((statement.charity_id, statement.month), {})
