@@ -159,12 +159,16 @@ def month_is_closed(*, program: CharityProgram | None, month: dt.date) -> bool:
     return bool(program and program.closed_through and month <= program.closed_through)
 
 
+# The lines a statement counts as donations: the gifts, not what was taken back of them.
+GIFTS = ~Q(kind=DonationKind.REVERSAL)
+
+
 def month_totals(*, shop, month: dt.date) -> list[dict]:
-    """Per charity, from the ledger: the month's number of lines, what the shop and what
-    customers gave (net of what was taken back in it), and when the last of it is payable
-    (the end of its purchase's return window)."""
+    """Per charity, from the ledger: the month's number of gifts (a reversal is not a
+    donation), what the shop and what customers gave (net of what was taken back in it), and
+    when the last of it is payable (the end of its purchase's return window)."""
     rows = (Donation.objects.filter(shop=shop, month=month).values("charity")
-            .annotate(count=Count("pk"),
+            .annotate(count=Count("pk", filter=GIFTS),
                       shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
                       customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)),
                       payable_from=Max("payable_at"))
@@ -228,18 +232,26 @@ def statements_csv(*, shop, month: dt.date) -> str:
 
 def donations_reconcile(*, shop=None) -> list[str]:
     """What does not add up, in words for the operator (empty: all is well): a closed
-    statement against the ledger's lines of its month and charity, a gift taken back more
-    than it gave, a line in another currency than its shop's, a line in a closed month
-    written after the month was closed."""
+    statement against the ledger's lines of its month and charity, a line of a closed month
+    in no statement (of its charity and month), a gift taken back more than it gave, a line
+    in another currency than its shop's, a line in a closed month written after the month was
+    closed."""
     problems = []
     statements = Statement.objects.select_related("shop")
     donations = Donation.objects.all()
+    programs = CharityProgram.objects.filter(closed_through__isnull=False)
     if shop is not None:
         statements, donations = statements.filter(shop=shop), donations.filter(shop=shop)
-    sums = {(r["charity"], r["month"]): r for r in donations.values("charity", "month").annotate(
-        count=Count("pk"), shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
+        programs = programs.filter(shop=shop)
+    closed_through = dict(programs.values_list("shop_id", "closed_through"))
+    sums = {(r["charity"], r["month"]): r for r in donations.values(
+        "shop", "charity", "month").annotate(
+        count=Count("pk", filter=GIFTS), lines=Count("pk"),
+        shop_funded=Sum("amount", filter=Q(funded_by=FundedBy.SHOP)),
         customer_funded=Sum("amount", filter=Q(funded_by=FundedBy.CUSTOMER)))}
+    held_keys = set()
     for statement in statements:
+        held_keys.add((statement.charity_id, statement.month))
         row = sums.get((statement.charity_id, statement.month), {})
         found = (row.get("count", 0), row.get("shop_funded") or ZERO,
                  row.get("customer_funded") or ZERO)
@@ -251,6 +263,13 @@ def donations_reconcile(*, shop=None) -> list[str]:
                                 created_at__gt=statement.closed_at).count()
         if late:
             problems.append(f"statement {statement.pk}: {late} line(s) written after the close")
+    for (charity_id, month), row in sorted(sums.items(), key=lambda item: (item[0][1],
+                                                                           item[0][0])):
+        last_closed = closed_through.get(row["shop"])
+        if last_closed is not None and month <= last_closed and (
+                (charity_id, month) not in held_keys):
+            problems.append(f"charity {charity_id}: {row['lines']} line(s) of the closed month "
+                            f"{month:%Y-%m} in no statement")
     over = (donations.filter(kind=DonationKind.REVERSAL).values("reverses")
             .annotate(taken=Sum("amount")))
     gifts = dict(Donation.objects.filter(pk__in=[r["reverses"] for r in over])
@@ -262,7 +281,6 @@ def donations_reconcile(*, shop=None) -> list[str]:
     for donation in donations.exclude(currency=F("shop__currency")).values("pk"):
         problems.append(f"donation {donation['pk']}: not in its shop's currency")
     return problems
-
 
 
 def _impact_rows(donations) -> list[dict]:

@@ -14,6 +14,7 @@ import json
 import jsonschema
 import pytest
 
+from charity import services as charity_services
 from loyalty.models import ApiKeyScope
 from loyalty.services import api_key_create, purchase_record
 from rewards import services as reward_services
@@ -135,6 +136,15 @@ def _json_schema(node):
     return node
 
 
+def assert_request_matches(schema, method: str, path: str, body: dict) -> None:
+    """A request's body as the schema documents it (strictly: no property it does not name)."""
+    body_schema = schema["paths"][path][method]["requestBody"]["content"]["application/json"][
+        "schema"]
+    root = {**_json_schema(copy.deepcopy(body_schema)),
+            "components": _json_schema(copy.deepcopy(schema["components"]))}
+    jsonschema.validate(body, root)
+
+
 def assert_matches(schema, method: str, path: str, response) -> None:
     documented = schema["paths"][path][method]["responses"]
     status = str(response.status_code)
@@ -247,3 +257,44 @@ def test_the_rewards_answers_match_the_schema(api):
     assert api("post", use, f"/api/v1/vouchers/{voucher['code']}/use").status_code == 200
     assert api("post", use, f"/api/v1/vouchers/{voucher['code']}/use").status_code == 409
     assert api("post", use, "/api/v1/vouchers/NOSUCHXX/use").status_code == 404
+
+
+def test_a_round_up_and_its_donation_answer_match_the_schema(api, schema):
+    """With the shop's charity program on, the purchase's body takes a round-up (or a donation
+    amount) as documented, and the 201 answer's non-null ``donation`` is as documented."""
+    path = "/api/v1/purchases/"
+    documented = schema["components"]["schemas"]["PurchaseInput"]["properties"]
+    assert (documented["round_up"]["type"], documented["round_up"]["default"]) == (
+        "boolean", False)
+    for field in ("donation_amount", "donation_currency"):
+        assert (documented[field]["type"], documented[field]["nullable"]) == ("string", True)
+    assert "charity" in documented["round_up"]["description"]
+    assert "charity" in documented["donation_amount"]["description"]
+    assert "`donation_amount`" in documented["donation_currency"]["description"]
+    donation = schema["components"]["schemas"]["PurchaseOutput"]["properties"]["donation"]
+    assert donation["allOf"] == [{"$ref": "#/components/schemas/DonationOutput"}]
+    assert donation["nullable"] is True
+
+    shop = api.member.shop
+    hope = charity_services.charity_create(shop=shop, name="Hope")
+    charity_services.program_configure(shop=shop, data=charity_services.program_input_clean(
+        enabled=True, mode="beside", rule_kind="percent", rule_value="2", monthly_cap=None,
+        split="default", points_per_unit=None, round_up_max="5.00",
+        default_charity_id=hope.pk))  # 2% of each purchase, round-ups up to €5
+    card = api.member.card_number
+    round_up = {"member": card, "amount": "27.40", "round_up": True}
+    given = {"member": card, "amount": "10.00", "donation_amount": "2.50",
+             "donation_currency": "EUR"}
+    too_much = {"member": card, "amount": "10.00", "donation_amount": "50.00"}
+    for body in (round_up, given, too_much):
+        assert_request_matches(schema, "post", path, body)
+
+    response = api("post", path, path, round_up, idempotency_key="d-1")
+    assert response.status_code == 201, response.content
+    assert response.json()["donation"] == {"shop_share": "0.55", "round_up": "0.60",
+                                           "currency": "EUR", "charity": "Hope",
+                                           "charities": ["Hope"]}
+    response = api("post", path, path, given, idempotency_key="d-2")
+    assert response.status_code == 201, response.content
+    assert response.json()["donation"]["round_up"] == "2.50"
+    assert api("post", path, path, too_much, idempotency_key="d-3").status_code == 400

@@ -6,6 +6,8 @@ the counter's undo, points given, and a retried purchase."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -340,8 +342,9 @@ def test_a_refund_before_the_close_counts_in_the_purchases_month_after_it_in_the
     november = Donation.objects.filter(month=dt.date(2026, 11, 1))
     assert sorted(d.amount for d in november) == [Decimal("-0.50"), Decimal("1.00"),
                                                   Decimal("2.00")]
+    # Two donations: the refund's line takes back part of one, it is not a donation.
     assert (statement.charity, statement.donations_count, statement.shop_funded,
-            statement.customer_funded) == (hope, 3, Decimal("2.50"), Decimal("0.00"))
+            statement.customer_funded) == (hope, 2, Decimal("2.50"), Decimal("0.00"))
     [negative] = Donation.objects.filter(month=dt.date(2026, 12, 1))
     assert negative.amount == Decimal("-2.00") and negative.reverses.purchase == late
     # The closed statement did not move.
@@ -496,6 +499,99 @@ def test_reconcile_donations_reports_a_statement_that_differs_from_the_ledger(se
     Statement.objects.filter(pk=statement.pk).update(shop_funded=Decimal("9.99"))
     with pytest.raises(CommandError, match="1 problem"):
         call_command("reconcile_donations")
+
+
+_forged = itertools.count(1)
+
+
+def forge(line: Donation, **changes) -> Donation:
+    """A copy of ``line`` with ``changes`` written straight into the ledger, past the services
+    and their rules: an INSERT, which the append-only ledger allows on every database (its
+    trigger refuses UPDATE and DELETE only). Stamped now (``created_at``)."""
+    values = {field.attname: getattr(line, field.attname)
+              for field in Donation._meta.concrete_fields if not field.primary_key}
+    values.update(idempotency_key=f"forged-{next(_forged)}", **changes)
+    return Donation.objects.create(**values)
+
+
+def reconcile_fails(**options) -> str:
+    """The command's output; it must exit non-zero (CommandError: exit status 1)."""
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=r"problem\(s\) in the donation ledger") as exc:
+        call_command("reconcile_donations", stdout=out, **options)
+    return f"{out.getvalue()}{exc.value}"
+
+
+@pytest.fixture
+def november_closed(setup):
+    """November's gift of 0.20 to Hope (the default), its month closed on 3 December."""
+    shop, hope, trees, card = setup
+    with time_machine.travel(NOVEMBER, tick=False):
+        buy(shop, card, "10.00")
+    with time_machine.travel(DECEMBER, tick=False):
+        [statement] = services.month_close(shop=shop, month=dt.date(2026, 11, 1))
+    call_command("reconcile_donations", stdout=io.StringIO())  # all is well so far
+    return Donation.objects.get(), statement
+
+
+def test_reconcile_donations_reports_a_line_written_into_a_closed_month(setup, november_closed):
+    gift, statement = november_closed
+    with time_machine.travel(DECEMBER + dt.timedelta(days=1), tick=False):
+        forge(gift, kind=DonationKind.ROUND_UP, funded_by=FundedBy.CUSTOMER,
+              amount=Decimal("1.00"))
+    output = reconcile_fails()
+    assert f"MISMATCH statement {statement.pk}: 1 line(s) written after the close" in output
+    # The statement no longer equals its month's lines either.
+    assert (f"MISMATCH statement {statement.pk} (2026-11, charity {gift.charity_id}): holds "
+            f"(1, Decimal('0.20'), Decimal('0.00')), the ledger (2, ") in output
+    assert "2 problem(s)" in output
+
+
+def test_reconcile_donations_reports_a_gift_taken_back_more_than_it_gave(setup):
+    shop, _hope, _trees, card = setup
+    purchase = buy(shop, card, "10.00")  # 0.20
+    loyalty_services.purchase_refund(shop=shop, purchase_id=purchase.pk, amount="5.00")
+    gift = Donation.objects.get(kind=DonationKind.SHOP_SHARE)
+    assert selectors.donations_reconcile() == []  # 0.10 of 0.20 taken back: fine
+    forge(gift, kind=DonationKind.REVERSAL, source="refund", amount=Decimal("-0.15"),
+          reverses_id=gift.pk)
+    output = reconcile_fails(shop=shop.slug)
+    assert f"MISMATCH donation {gift.pk}: 0.25 taken back of 0.20" in output
+    assert "1 problem(s)" in output
+
+
+def test_reconcile_donations_reports_a_line_in_another_currency_than_the_shops(setup):
+    shop, _hope, _trees, card = setup
+    buy(shop, card, "10.00")
+    gift = Donation.objects.get()
+    odd = forge(gift, kind=DonationKind.ROUND_UP, funded_by=FundedBy.CUSTOMER,
+                amount=Decimal("1.00"), currency="SEK")
+    output = reconcile_fails()
+    assert f"MISMATCH donation {odd.pk}: not in its shop's currency" in output
+    assert f"donation {gift.pk}:" not in output
+    assert "1 problem(s)" in output
+
+
+def test_reconcile_donations_reports_a_closed_months_line_of_a_charity_without_statement(
+        setup, november_closed):
+    """Every line of a closed month is in a statement of its charity and month: a line for a
+    charity that has no statement that month, or in a closed month without any statement, is
+    reported too."""
+    shop, hope, trees, _card = setup
+    gift, _statement = november_closed
+    with time_machine.travel(JANUARY, tick=False):
+        assert services.month_close(shop=shop, month=dt.date(2026, 12, 1)) == []  # no lines
+    with time_machine.travel(JANUARY + dt.timedelta(days=1), tick=False):
+        forge(gift, charity_id=trees.pk)
+        forge(gift, kind=DonationKind.ROUND_UP, funded_by=FundedBy.CUSTOMER,
+              amount=Decimal("1.00"), month=dt.date(2026, 12, 1))
+    assert Statement.objects.filter(charity=trees).count() == 0
+    output = reconcile_fails(shop=shop.slug)
+    assert (f"MISMATCH charity {trees.pk}: 1 line(s) of the closed month 2026-11 in no "
+            f"statement") in output
+    assert (f"MISMATCH charity {hope.pk}: 1 line(s) of the closed month 2026-12 in no "
+            f"statement") in output
+    assert "2 problem(s)" in output
 
 
 def test_a_purchase_of_a_month_closed_meanwhile_counts_in_the_next(setup):

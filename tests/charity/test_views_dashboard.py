@@ -5,18 +5,21 @@ printable page, and a gift of points taken back."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from charity import services
 from charity.models import Charity, CharityProgram, Donation, Statement
 from loyalty import services as loyalty_services
 from loyalty.models import Membership, Shop
 from tests.factories import MembershipFactory, ShopFactory
-from tests.helpers import text
+from tests.helpers import signed_in, text
 
 from .conftest import VALID_RSIN, charity_add, program_set
 
@@ -100,14 +103,51 @@ def test_a_bad_registration_number_is_refused_and_nothing_saved(owner_client, sh
 
 
 def test_a_logo_that_is_not_an_image_is_refused(owner_client, shop):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     response = owner_client.post(reverse("charity_create", args=[shop.slug]), {
         "name": "Voedselbank", "active": "on",
         "logo": SimpleUploadedFile("logo.png", b"not an image", content_type="image/png")})
     assert response.status_code == 400
     assert "Upload a JPEG, PNG, WebP or GIF image." in text(response)
     assert not Charity.objects.exists()
+
+
+def png_bytes(size=(16, 16)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 60)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def test_a_logo_uploaded_by_the_owner_is_stored_and_shown_to_members_and_the_public(
+        owner_client, client, shop, member, media_root):
+    picture = png_bytes()
+    response = owner_client.post(reverse("charity_create", args=[shop.slug]), {
+        "name": "Voedselbank", "active": "on",
+        "logo": SimpleUploadedFile("logo.png", picture, content_type="image/png")})
+    assert response.status_code == 302, text(response)
+    charity = Charity.objects.get(shop=shop)
+    assert charity.logo.name.startswith("charity/logos/")
+    stored = media_root / charity.logo.name
+    assert stored.read_bytes() == picture
+    with Image.open(stored) as image:
+        assert (image.format, image.size) == ("PNG", (16, 16))
+    url = charity.logo.url
+    assert url.startswith("/media/charity/logos/") and url.endswith(".png")
+    edit = text(owner_client.get(reverse("charity_edit", args=[shop.slug, charity.pk])))
+    assert f'<img src="{url}"' in edit
+    program_set(shop)
+    logo = f'<img class="charity-logo" src="{url}"'
+    # The member's charity choice in the portal and the shop's public impact page.
+    choice = signed_in(member.user).get(reverse("portal_charity", args=[shop.slug]))
+    assert choice.status_code == 200 and logo in text(choice)
+    client.logout()  # owner_client is this client: the public page is seen signed out
+    impact = client.get(reverse("charity_public_impact", args=[shop.slug]))
+    assert impact.status_code == 200 and logo in text(impact)
 
 
 def test_the_owner_edits_a_charity_of_the_shop_only(owner_client, shop):

@@ -1,5 +1,7 @@
-"""Check the donation ledger: closed statements = the sums of their month's lines, no gift
-taken back more than it gave, every line in its shop's currency."""
+"""Check the donation ledger: closed statements = the sums of their month's lines (the count:
+its gifts), every line of a closed month in a statement of its charity and month and none
+written after the close, no gift taken back more than it gave, every line in its shop's
+currency."""
 
 from __future__ import annotations
 
