@@ -481,7 +481,11 @@ class BonusOutput(serializers.Serializer):
 
 
 class NewsOutput(serializers.Serializer):
-    kind = serializers.CharField(help_text="`level_up` or `badge`.")
+    # Documentation only (purchase_body builds the answer): the kinds the purchase effects
+    # write — the levels' and badges' (tiers) and the charity's.
+    kind = serializers.ChoiceField(choices=["level_up", "badge", "donation"], help_text=(
+        "`level_up`: a level reached; `badge`: a badge earned; `donation`: what was given to "
+        "charity."))
     text = serializers.CharField(help_text=(
         "In the member's words, in the shop's language, e.g. \"New badge: First visit\" "
         "(a badge's bonus points, pending like the purchase's, are in `balance`, not in "

@@ -525,13 +525,15 @@ def purchase_level_up(*, purchase) -> None:
         name=earned.name, language=purchase.shop.language), "colour": earned.colour})
 
 
-def _refund_in_window(refund, purchase) -> bool:
+def refund_in_window(refund, purchase) -> bool:
     """Within the purchase's pending window — or, in a shop without one, the counter's undo
-    (a full refund within its 10 minutes: the purchase was a mistake, not a visit)."""
-    if refund.created_at < purchase.points_available_at:
+    (a full refund within its 10 minutes: the purchase was a mistake, not a visit). The one
+    rule for what a refund takes back: the level it raised (``refund_level_back``) and the
+    badges it completed (``tiers.badges.services.badges_refund_check``)."""
+    at = refund.created_at or timezone.now()
+    if at < purchase.points_available_at:
         return True
-    return (refund.created_at - purchase.created_at <= UNDO_WINDOW
-            and refund.amount == purchase.amount)
+    return at - purchase.created_at <= UNDO_WINDOW and refund.amount == purchase.amount
 
 
 def refund_level_back(*, refund) -> None:
@@ -541,7 +543,7 @@ def refund_level_back(*, refund) -> None:
     before that purchase; so does the counter's undo of it in a shop without a pending window.
     Later refunds (and any other level since) count at re-evaluation."""
     purchase = refund.purchase
-    if purchase.membership_id is None or not _refund_in_window(refund, purchase):
+    if purchase.membership_id is None or not refund_in_window(refund, purchase):
         return
     program = selectors.program_active(shop=purchase.shop)
     if program is None:

@@ -1,8 +1,8 @@
 """Levels through the real UI in Chromium: a member crosses a threshold at the counter, the
 counter says so (the level and the badge earned each a line of their own beside the points,
 screenshots at desktop and phone widths) and shows the new level beside the balance; the
-member's phone shows the level, "You reached Zilver!" and the progress bar to the next
-level."""
+member's phone shows the level, "You reached Zilver!", the progress bar to the next level and,
+on its Achievements page, the badge earned."""
 
 from __future__ import annotations
 
@@ -75,6 +75,16 @@ def test_a_member_reaches_a_level_at_the_counter_and_sees_it(new_page, console_e
     expect(level.locator("progress")).to_have_attribute("value", "2")
     level.get_by_role("link", name="What each level gives").click()
     expect(phone.locator("#levels li[aria-current]")).to_contain_text("Free delivery")
+    # The badge that purchase earned, on the portal's Achievements page (from the card's link),
+    # with the day it was earned.
+    phone.goto("/portal/gouden-korst/")
+    phone.get_by_role("link", name="Achievements").click()
+    expect(phone).to_have_url(re.compile(r"/portal/gouden-korst/achievements/$"))
+    earned = phone.locator(".badge-earned")
+    expect(earned).to_have_count(1)
+    expect(earned).to_contain_text("Vaste klant")
+    expect(earned).to_contain_text("Earned on ")
+    expect(phone.locator(".badge-locked")).to_have_count(0)
     assert console_errors == [], "\n".join(console_errors)
     # Last: Playwright's screenshot hides the caret with a style of its own, which our CSP
     # refuses (a console error that is not the page's).

@@ -160,3 +160,62 @@ def test_members_see_the_events_on_now_and_coming_and_the_history_names_them(
     card = text(client.get(reverse("portal:card", args=[shop.slug])))
     assert "+540" in card
     assert "of which +270 for Dubbele punten-dinsdag" in card
+
+
+COMING = {"name": "Kerstweek", "kind": "multiplier", "value": "3", "starts_on": "2026-12-20",
+          "ends_on": "2026-12-24"}
+OVER = {"name": "Sinterklaas", "kind": "extra", "value": 25, "starts_on": "2026-11-20",
+        "ends_on": "2026-11-30"}
+
+
+def _announced(content: str) -> None:
+    """The coming event with its first day, and nothing of the one whose days are over."""
+    assert "Kerstweek" in content
+    assert "From 20 December" in content
+    assert "×3 points · 20 December 2026 – 24 December 2026" in content
+    assert "Sinterklaas" not in content
+
+
+def test_the_portal_announces_a_coming_event_and_not_one_that_is_over(member_client, shop):
+    services.program_rules_update(shop=shop, by=None, bonus_events=[OVER, COMING])
+    response = member_client.get(reverse("portal:how_it_works", args=[shop.slug]))
+    assert response.status_code == 200
+    content = text(response)
+    _announced(content)
+    assert "On now" not in content  # nothing is on yet
+
+
+def test_the_public_page_announces_a_coming_event_and_not_one_that_is_over(client, shop):
+    services.program_rules_update(shop=shop, by=None, bonus_events=[OVER, COMING])
+    # In the shop's language (Dutch) unless the visitor chose one.
+    dutch = text(client.get(reverse("shop_page", args=[shop.slug])))
+    assert "Kerstweek" in dutch and "Vanaf 20 december" in dutch
+    assert "×3 punten · 20 december 2026 – 24 december 2026" in dutch
+    assert "Sinterklaas" not in dutch
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("shop_page", args=[shop.slug]))
+    assert response.status_code == 200
+    _announced(text(response))
+
+
+def test_a_coming_event_is_on_from_its_first_day_and_gone_after_its_last(client, shop):
+    services.program_rules_update(shop=shop, by=None, bonus_events=[COMING])
+    client.cookies["django_language"] = "en"
+    page = reverse("shop_page", args=[shop.slug])
+    with time_machine.travel(dt.datetime(2026, 12, 19, 23, 59, tzinfo=AMS), tick=False):
+        assert "From 20 December" in text(client.get(page))
+    with time_machine.travel(dt.datetime(2026, 12, 20, 0, 0, tzinfo=AMS), tick=False):
+        content = text(client.get(page))
+        assert "Kerstweek" in content and "On now" in content
+        assert "From 20 December" not in content
+    with time_machine.travel(dt.datetime(2026, 12, 25, 0, 0, tzinfo=AMS), tick=False):
+        assert "Kerstweek" not in text(client.get(page))
+
+
+def test_with_only_an_event_that_is_over_there_is_no_bonus_panel(member_client, shop):
+    services.program_rules_update(shop=shop, by=None, bonus_events=[OVER])
+    for page in (reverse("portal:how_it_works", args=[shop.slug]),
+                 reverse("shop_page", args=[shop.slug])):
+        content = text(member_client.get(page))
+        assert "Sinterklaas" not in content
+        assert "bonus-events-shown" not in content

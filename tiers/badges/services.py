@@ -23,6 +23,7 @@ from loyalty.selectors import api_keys_forget
 from loyalty.services import points_display
 
 from .. import selectors as level_selectors
+from .. import services as level_services
 from ..models import Measure
 from . import selectors
 from .models import (
@@ -423,13 +424,13 @@ def _awards_write(*, purchase: Purchase, membership: Membership, badges: list[Ba
 def badges_refund_check(*, refund: Refund) -> list[BadgeAward]:
     """The refund effect (settings.TROUW_EFFECTS["refund"]): a refund within the purchase's
     pending window takes back each badge that purchase completed and that no longer holds, with
-    its bonus (a reversal entry the member sees). After the window the badges stay."""
+    its bonus (a reversal entry the member sees); so does the counter's undo of it in a shop
+    without a pending window (the same rule as the level's: ``tiers.services.refund_in_window``).
+    After the window the badges stay."""
     purchase = refund.purchase
-    if purchase.membership_id is None:
+    if purchase.membership_id is None or not level_services.refund_in_window(refund, purchase):
         return []
     at = refund.created_at or timezone.now()
-    if at >= purchase.points_available_at:
-        return []
     awards = list(BadgeAward.objects.filter(purchase=purchase, revoked_at__isnull=True)
                   .select_related("badge", "entry"))
     if not awards:

@@ -129,11 +129,12 @@ def test_a_bonus_partly_spent_is_taken_back_as_far_as_the_card_holds(badge_shop,
     services.points_spend(shop=badge_shop, membership_id=badge_member.pk, points=140)
     services.program_rules_update(shop=badge_shop, by=None, points_per_unit=10,
                                   pending_days=14)
-    # Outside the window (pending 0 days): stays.
+    # No pending window, but a full refund within 10 minutes is the counter's undo: the badge
+    # and its bonus go back, as far as the 10 points left on the card hold.
     services.purchase_refund(shop=badge_shop, purchase_id=purchase.pk, amount="10.00")
-    assert live(badge_member) == ["First"]
+    assert live(badge_member) == []
     badge_member.refresh_from_db()
-    assert badge_member.points_balance >= 0
+    assert badge_member.points_balance == 0
     assert loyalty_selectors.ledger_mismatches() == []
 
 
@@ -148,3 +149,62 @@ def test_the_counters_undo_takes_the_badge_back(badge_shop, badge_member, staff_
     assert live(badge_member) == []
     badge_member.refresh_from_db()
     assert badge_member.points_balance == 0
+
+
+@pytest.fixture
+def no_pending(badge_shop):
+    """The badge shop without a pending window: points (and badge bonuses) count at once."""
+    services.program_rules_update(shop=badge_shop, by=None, points_per_unit=10, pending_days=0)
+    badge_shop.refresh_from_db()
+    return badge_shop
+
+
+def test_without_a_pending_window_the_counters_undo_takes_the_badge_and_its_bonus_back(
+        no_pending, badge_member, staff_user):
+    """The level's rule (tiers.services.refund_in_window): in a shop without a pending window
+    the counter's undo (a full refund within 10 minutes) still takes back what the purchase
+    earned — the level, and the badge with its bonus."""
+    from loyalty.models import StaffMember
+
+    StaffMember.objects.filter(user=staff_user).update(shop=no_pending)
+    make_badge(no_pending, "first_purchase", name="First visit", bonus_points=25)
+    purchase = buy(no_pending, badge_member, "10.00", at=local(2026, 3, 2, 10))
+    assert purchase.points_available_at == purchase.created_at  # no window
+    badge_member.refresh_from_db()
+    assert badge_member.points_balance == 100 + 25
+    with time_machine.travel(local(2026, 3, 2, 10, 9), tick=False):  # 9 of the 10 minutes
+        services.purchase_undo(shop=no_pending, purchase_id=purchase.pk, reason="wrong card",
+                               by=staff_user)
+    assert live(badge_member) == []
+    award = BadgeAward.objects.get()
+    reversal = award.reversal
+    assert reversal is not None
+    assert (reversal.kind, reversal.points, reversal.reverses_id) == (
+        EntryKind.REVERSAL, -25, award.entry_id)
+    badge_member.refresh_from_db()
+    assert badge_member.points_balance == 0
+    assert loyalty_selectors.ledger_mismatches() == []
+
+
+def test_without_a_pending_window_a_partial_refund_later_keeps_the_badge(no_pending,
+                                                                        badge_member):
+    make_badge(no_pending, "spend_total", name="Twenty", amount="20.00", bonus_points=10)
+    purchase = buy(no_pending, badge_member, "25.00", at=local(2026, 3, 2, 10))
+    with time_machine.travel(local(2026, 3, 2, 10, 11), tick=False):  # past the undo's 10 min
+        services.purchase_refund(shop=no_pending, purchase_id=purchase.pk, amount="10.00")
+    assert live(badge_member) == ["Twenty"]  # 15.00 net no longer holds, but it is too late
+    assert not LedgerEntry.objects.filter(kind=EntryKind.REVERSAL,
+                                          reverses__kind=EntryKind.BADGE).exists()
+    badge_member.refresh_from_db()
+    assert badge_member.points_balance == 250 + 10 - 100
+    assert loyalty_selectors.ledger_mismatches() == []
+
+
+def test_without_a_pending_window_a_partial_refund_at_once_keeps_the_badge(no_pending,
+                                                                          badge_member):
+    """Only the full refund within the 10 minutes is the undo; a partial one is a refund of a
+    real visit and counts at re-evaluation only."""
+    make_badge(no_pending, "spend_total", name="Twenty", amount="20.00", bonus_points=10)
+    purchase = buy(no_pending, badge_member, "25.00")
+    services.purchase_refund(shop=no_pending, purchase_id=purchase.pk, amount="10.00")
+    assert live(badge_member) == ["Twenty"]
