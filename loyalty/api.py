@@ -478,6 +478,9 @@ class BonusOutput(serializers.Serializer):
     source = serializers.ChoiceField(choices=["level", "event"])
     name = serializers.CharField(help_text="The level's or the event's name.")
     points = serializers.IntegerField(help_text="The extra points it gave.")
+    multiplier = serializers.CharField(required=False, help_text=(
+        "The level's or the event's multiplier as it was then, e.g. \"1.25\" (absent for an "
+        "event of fixed extra points)."))
 
 
 class NewsOutput(serializers.Serializer):

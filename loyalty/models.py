@@ -593,8 +593,9 @@ class Purchase(models.Model):
     rules = models.ForeignKey(ProgramRules, on_delete=models.PROTECT, related_name="+")
     points_earned = models.IntegerField(_("points earned"), default=0)
     # How ``points_earned`` came about when more than the rate applied: {"base": the rules'
-    # points, "parts": [{"source": "level" | "event", "name": …, "points": …}, …]}; empty when
-    # only the rate did. The history says "+540 points, of which +270 for Double Tuesday".
+    # points, "parts": [{"source": "level" | "event", "name": …, "points": …, "multiplier": "1.25"
+    # (a multiplier's factor then)}, …]}; empty when only the rate did. The history says
+    # "+540 points, of which +270 for Double Tuesday".
     earn_detail = models.JSONField(_("earned how"), default=dict, blank=True)
     points_available_at = models.DateTimeField(_("points spendable from"))
     refunded_amount = models.DecimalField(_("refunded"), default=0, **MONEY)

@@ -94,7 +94,8 @@ def points_for_purchase(*, rules, amount: Decimal, at_local: dt.datetime | None 
     on the share of it from the event's categories; or fixed extra points). The rules'
     ``bonus_combine`` says whether they all add up ("stack") or only the biggest counts
     ("best"). Returns (points, detail): detail is {} when only the base applies, else
-    {"base": …, "parts": [{"source": "level" | "event", "name": …, "points": …}]}."""
+    {"base": …, "parts": [{"source": "level" | "event", "name": …, "points": …}]}, each part
+    of a multiplier with its factor as it was then (``"multiplier": "1.25"``)."""
     base = points_for_amount(rules=rules, amount=amount)
     if base <= 0:  # a purchase that earns nothing (below the minimum) earns no bonus either
         return base, {}
@@ -102,7 +103,8 @@ def points_for_purchase(*, rules, amount: Decimal, at_local: dt.datetime | None 
     if level_multiplier > 1:
         extra = int((base * (level_multiplier - 1)).to_integral_value(rounding=ROUND_FLOOR))
         if extra > 0:
-            parts.append({"source": LEVEL, "name": level_name, "points": extra})
+            parts.append({"source": LEVEL, "name": level_name, "points": extra,
+                          "multiplier": str(level_multiplier)})
     if rules.bonus_events and at_local is not None:
         for event in rules.bonus_events:
             if not bonus_event_applies(event, at_local):
@@ -110,13 +112,15 @@ def points_for_purchase(*, rules, amount: Decimal, at_local: dt.datetime | None 
             share = _event_share(event, amount, category_amounts or {})
             if share <= 0:
                 continue
+            part = {"source": EVENT, "name": event["name"]}
             if event["kind"] == "multiplier":
-                extra = int((base * share * (Decimal(str(event["value"])) - 1))
+                part["multiplier"] = str(event["value"])
+                extra = int((base * share * (Decimal(part["multiplier"]) - 1))
                             .to_integral_value(rounding=ROUND_FLOOR))
             else:
                 extra = int(event["value"])
             if extra > 0:
-                parts.append({"source": EVENT, "name": event["name"], "points": extra})
+                parts.append({**part, "points": extra})
     if not parts:
         return base, {}
     if rules.bonus_combine == "best":

@@ -42,14 +42,16 @@ def test_a_double_points_day_says_what_it_gave():
     points, detail = earn(Rules([DOUBLE_TUESDAY]))
     assert points == 540
     assert detail == {"base": 270, "parts": [
-        {"source": "event", "name": "Dubbele punten-dinsdag", "points": 270}]}
+        {"source": "event", "name": "Dubbele punten-dinsdag", "points": 270,
+         "multiplier": "2"}]}
 
 
 def test_the_level_multiplier_counts_on_the_base_rounded_down():
     points, detail = earn(Rules(), amount="27.50", level_name="Zilver",
                           level_multiplier=Decimal("1.25"))
     assert points == 270 + 67  # 67.5 rounded down
-    assert detail["parts"] == [{"source": "level", "name": "Zilver", "points": 67}]
+    assert detail["parts"] == [{"source": "level", "name": "Zilver", "points": 67,
+                                "multiplier": "1.25"}]
 
 
 def test_stack_adds_every_bonus_best_of_keeps_the_biggest():
@@ -135,8 +137,9 @@ def test_the_earn_applies_the_cards_level_and_the_events_and_records_how(shop, m
     assert purchase.points_earned == 270 + 67 + 270
     purchase.refresh_from_db()
     assert purchase.earn_detail == {"base": 270, "parts": [
-        {"source": "level", "name": "Zilver", "points": 67},
-        {"source": "event", "name": "Dubbele punten-dinsdag", "points": 270}]}
+        {"source": "level", "name": "Zilver", "points": 67, "multiplier": "1.25"},
+        {"source": "event", "name": "Dubbele punten-dinsdag", "points": 270,
+         "multiplier": "2"}]}
     entry = LedgerEntry.objects.get(purchase=purchase)
     assert entry.points == 607
     member.refresh_from_db()

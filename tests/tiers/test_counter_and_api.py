@@ -119,7 +119,8 @@ def test_the_api_answer_tells_the_level_and_the_news(client, levels, member):
     assert LevelChange.objects.filter(membership=member).count() == 1
     second = api_earn(client, raw, member, "10.00", "k-2").json()
     assert second["news"] == []
-    assert second["bonuses"] == [{"source": "level", "name": "Zilver", "points": 25}]
+    assert second["bonuses"] == [{"source": "level", "name": "Zilver", "points": 25,
+                                   "multiplier": "1.25"}]
 
 
 def test_the_members_api_gives_level_and_progress(client, levels, member):

@@ -131,7 +131,8 @@ def _assert_answer(body, *, level: str) -> None:
     assert body["level"] == level
     assert sorted(item["kind"] for item in body["news"]) == ["badge", "level_up"]
     assert {"kind": "badge", "text": "New badge: Welkom"} in body["news"]
-    assert body["bonuses"] == [{"source": "event", "name": "Dubbele punten", "points": 100}]
+    assert body["bonuses"] == [{"source": "event", "name": "Dubbele punten", "points": 100,
+                                 "multiplier": "2"}]
 
 
 def test_the_api_earn_keeps_its_budget_with_10_levels_20_badges_and_5_events(

@@ -67,7 +67,7 @@ def test_one_purchase_may_climb_several_levels_and_the_next_earns_the_multiplier
     following = buy(levels, member, "10.00")
     assert following.points_earned == 150
     assert following.earn_detail["parts"] == [{"source": "level", "name": "Goud",
-                                               "points": 50}]
+                                               "points": 50, "multiplier": "1.50"}]
     assert following.news == []  # already at the top
 
 
