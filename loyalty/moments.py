@@ -8,7 +8,9 @@ raises, the moment is undone with it. The core imports no feature app; the apps 
 Each moment passes keyword arguments of its own (documented beside the setting):
 ``purchase`` → ``effect(*, purchase)``; ``refund`` → ``effect(*, refund)``;
 ``enrolment`` → ``effect(*, membership)``; ``birthday`` → ``effect(*, shop, gifts)``
-(the day's gifts of one shop, a batch).
+(the day's gifts of one shop, a batch); ``referral`` → ``effect(*, membership, count)`` (a
+member's referred friends now number ``count``: announced by the referrals, once they exist,
+with the card locked in the caller's transaction).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-MOMENTS = ("purchase", "refund", "enrolment", "birthday")
+MOMENTS = ("purchase", "refund", "enrolment", "birthday", "referral")
 
 
 def effects(moment: str) -> list[Callable]:

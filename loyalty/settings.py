@@ -392,6 +392,8 @@ TROUW_IDEMPOTENCY_KEEP_DAYS = int(os.environ.get("TROUW_IDEMPOTENCY_KEEP_DAYS", 
 #   refund    effect(*, refund)         a purchase is refunded or undone (after its points)
 #   enrolment effect(*, membership)     a customer gets a card (after the sign-up bonus)
 #   birthday  effect(*, shop, gifts)    a batch of a shop's birthday gifts (after their points)
+#   referral  effect(*, membership, count)  a member's referred friends now number ``count``
+#             (the card locked; announced by the referrals once they exist)
 TROUW_EFFECTS: dict[str, list[str]] = {
     # Badges first: a badge's bonus points count towards the level decided after them.
     "purchase": ["tiers.badges.services.badges_award", "tiers.services.purchase_level_up",
@@ -400,6 +402,7 @@ TROUW_EFFECTS: dict[str, list[str]] = {
                "charity.services.refund_donation_back"],
     "enrolment": ["members.services.welcome_write"],
     "birthday": ["rewards.services.birthday_vouchers_issue"],
+    "referral": ["tiers.badges.services.badges_referral_award"],
 }
 # What the purchase's effects want read in the earn's own statement, so that they need no round
 # trip of their own (PostgreSQL, a purchase that earns points: the statement that writes the

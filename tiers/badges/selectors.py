@@ -37,6 +37,7 @@ class MemberFacts:
     categories: int = 0
     held: set[int] = field(default_factory=set)
     measure: int | None = None  # the statement's integer of ``member_facts(measure=…)``
+    referrals: int = 0  # friends referred (the referral moment's count; none before it)
 
     @property
     def visit_days(self) -> list[dt.date]:
@@ -217,7 +218,7 @@ def badge_progress(badge: Badge, facts: MemberFacts) -> Progress:
         return Progress(facts.weekdays, badge.count)
     if template == BadgeTemplate.CATEGORIES:
         return Progress(facts.categories, badge.count)
-    return Progress(0, badge.count or 1)  # referrals: counted once referrals exist
+    return Progress(facts.referrals, badge.count or 1)  # referrals: the referral moment's
 
 
 def progress_words(badge: Badge, progress: Progress, currency: str) -> str:

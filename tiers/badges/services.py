@@ -390,22 +390,53 @@ def badges_award(*, purchase: Purchase) -> list[BadgeAward]:
     return _awards_write(purchase=purchase, membership=membership, badges=earned, now=now)
 
 
-def _awards_write(*, purchase: Purchase, membership: Membership, badges: list[Badge],
-                  now: dt.datetime) -> list[BadgeAward]:
+def badges_referral_award(*, membership: Membership, count: int) -> list[BadgeAward]:
+    """The referral effect (settings.TROUW_EFFECTS["referral"], announced by the referrals once
+    they exist, with the card locked in their transaction): every active "friends referred"
+    badge of the shop whose number ``count`` reaches, awarded once, with its bonus pending
+    like a purchase's points (the shop's pending days from now)."""
+    shop = membership.shop
+    if not shop.badges_enabled:
+        return []
+    candidates = [badge for badge in selectors.badges_active(shop=shop)
+                  if badge.template == BadgeTemplate.REFERRALS]
+    if not candidates:
+        return []
+    facts = selectors.MemberFacts(referrals=count, held=set(
+        BadgeAward.objects.filter(membership_id=membership.pk, revoked_at__isnull=True)
+        .values_list("badge_id", flat=True)))
+    earned = [badge for badge in candidates
+              if badge.pk not in facts.held and selectors.badge_progress(badge, facts).done]
+    if not earned:
+        return []
+    return _awards_write(purchase=None, membership=membership, badges=earned,
+                         now=timezone.now(), reason=f"referrals-{count}")
+
+
+def _awards_write(*, purchase: Purchase | None, membership: Membership, badges: list[Badge],
+                  now: dt.datetime, reason: str = "") -> list[BadgeAward]:
+    """The awards and their bonus entries: at a purchase, pending with its points; else (the
+    referrals') pending for the shop's pending days from ``now``, keyed by ``reason``."""
     terms = None
     awards = []
+    if purchase is not None:
+        rules, available_at = purchase.rules, purchase.points_available_at
+        key = purchase.pk
+    else:
+        rules = loyalty_services.program_rules_current(shop=membership.shop)
+        available_at, key = now + dt.timedelta(days=rules.pending_days), reason
     for badge in badges:
         entry = None
         if badge.bonus_points:
             if terms is None:
                 terms = loyalty_services.lot_terms(
-                    rules=purchase.rules, time_zone=membership.shop.time_zone, earned_at=now,
-                    available_at=purchase.points_available_at)
+                    rules=rules, time_zone=membership.shop.time_zone, earned_at=now,
+                    available_at=available_at)
             entry = loyalty_services.points_credit_locked(
                 membership=membership, points=badge.bonus_points, kind=EntryKind.BADGE,
-                available_at=purchase.points_available_at, terms=terms, purchase=purchase,
+                available_at=available_at, terms=terms, purchase=purchase,
                 note=badge.name[:200], reference=f"tiers.badge:{badge.pk}",
-                idempotency_key=f"badge:{membership.pk}:{badge.pk}:{purchase.pk}")
+                idempotency_key=f"badge:{membership.pk}:{badge.pk}:{key}")
         awards.append(BadgeAward(shop_id=membership.shop_id, badge=badge,
                                  membership=membership, purchase=purchase, entry=entry))
         news = getattr(purchase, "news", None)
