@@ -731,7 +731,7 @@ def refund_donation_back(*, refund: Refund) -> list[Donation]:
     program = CharityProgram.objects.select_for_update().get(shop_id=purchase.shop_id)
     refunded = Refund.objects.filter(purchase_id=purchase.pk).aggregate(
         total=Sum("amount"))["total"] or ZERO
-    undo = refund.idempotency_key == f"undo:{purchase.pk}"
+    undo = loyalty_services.refund_is_undo(refund)
     taken = _taken_back(gifts)
     lines = []
     for gift in gifts:

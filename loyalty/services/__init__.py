@@ -78,6 +78,7 @@ from .purchases import (
     purchase_record,
     purchase_refund,
     purchase_undo,
+    refund_is_undo,
 )
 from .rules import (
     RULE_FIELDS,
@@ -160,6 +161,7 @@ __all__ = [
     "purchase_record",
     "purchase_refund",
     "purchase_undo",
+    "refund_is_undo",
     "shop_create",
     "shop_local_now",
     "shop_slug_free",

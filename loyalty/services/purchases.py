@@ -339,6 +339,17 @@ def purchase_refund(
     return refund
 
 
+def _undo_key(purchase_id: int) -> str:
+    return f"undo:{purchase_id}"
+
+
+def refund_is_undo(refund: Refund) -> bool:
+    """Whether ``refund`` is the counter's undo of its purchase (``purchase_undo``: the money
+    went back because the purchase was a mistake), for the refund's effects (the charity gives
+    the round-up back on an undo only). Stored with the refund: its idempotency key."""
+    return refund.idempotency_key == _undo_key(refund.purchase_id)
+
+
 def purchase_undo(*, shop: Shop, purchase_id: int, reason: str, by: User) -> Refund:
     """The counter's undo: a full refund of a purchase made in the last 10 minutes."""
     reason = (reason or "").strip()
@@ -356,6 +367,6 @@ def purchase_undo(*, shop: Shop, purchase_id: int, reason: str, by: User) -> Ref
     try:
         return purchase_refund(shop=shop, purchase_id=purchase.pk, amount=purchase.amount,
                                reason=_("Undone at the counter: %(reason)s") % {"reason": reason},
-                               recorded_by=by, idempotency_key=f"undo:{purchase.pk}")
+                               recorded_by=by, idempotency_key=_undo_key(purchase.pk))
     except DuplicateRequest:
         raise already from None  # undone at the same moment from another screen

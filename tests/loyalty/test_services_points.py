@@ -554,6 +554,17 @@ class TestUndo:
         assert _counts() == before
         assert _balance(member) == 270
 
+    def test_the_refunds_effects_can_tell_an_undo_from_a_full_refund(self, shop, staff_user,
+                                                                     member):
+        undone = _record(shop, member, "27.50")
+        undo = services.purchase_undo(shop=shop, purchase_id=undone.pk, reason="Oops",
+                                      by=staff_user)
+        refunded = _record(shop, member, "27.50")
+        full = services.purchase_refund(shop=shop, purchase_id=refunded.pk, amount="27.50",
+                                        idempotency_key=f"undo:{undone.pk}")
+        assert services.refund_is_undo(undo) is True
+        assert services.refund_is_undo(full) is False  # another purchase's undo key
+
     def test_undo_twice_is_refused(self, shop, staff_user, member):
         purchase = _record(shop, member, "27.50")
         services.purchase_undo(shop=shop, purchase_id=purchase.pk, reason="Oops", by=staff_user)
