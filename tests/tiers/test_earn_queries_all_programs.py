@@ -12,7 +12,9 @@ and twenty badges over every template but referrals."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -29,32 +31,26 @@ from tiers.models import LevelChange
 
 pytestmark = pytest.mark.django_db
 
-ALWAYS = {"name": "Dubbele punten", "kind": "multiplier", "value": "2"}
-EVENTS = [  # as bench/programs.py's EVENTS
-    ALWAYS,
-    {"name": "Koffieweek", "kind": "multiplier", "value": "3", "categories": ["Koffie"]},
-    {"name": "Oud en nieuw", "kind": "extra", "value": 50, "starts_on": "2020-12-31",
-     "ends_on": "2021-01-01"},
-    {"name": "Ochtendgloren", "kind": "extra", "value": 10, "from_hour": 6, "to_hour": 7,
-     "starts_on": "2020-01-01", "ends_on": "2020-01-31"},
-    {"name": "Thee", "kind": "extra", "value": 5, "categories": ["Thee"]},
-]
+
+
+def _bench_programs():
+    """bench/programs.py (the bench's own set of programs), loaded from its file."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "programs.py"
+    spec = importlib.util.spec_from_file_location("trouw_bench_programs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _bench_programs()
+EVENTS = BENCH.EVENTS  # five: "Dubbele punten" always applies, the four others never here
+ALWAYS = EVENTS[0]
 # Ten levels 50 points apart: a first purchase of 10.00 (100 points, ×2 for the event) reaches
 # Niveau 4 of them at once; the one level of the small shop is the first of these.
 TEN = [{"name": f"Niveau {n}", "colour": "#8a4b2a", "threshold": str(50 * n),
         "multiplier": f"{1 + n / 20:.2f}", "perks": ""} for n in range(1, 11)]
-WELCOME = {"template": "first_purchase", "name": "Welkom"}
-TWENTY = [  # as bench/programs.py's BADGES: only "Welkom" is met by a first purchase of 10.00
-    *({"template": "visits", "name": f"{n} bezoeken", "count": n} for n in (5, 10, 25, 50, 100)),
-    *({"template": "spend_total", "name": f"{n} euro", "amount": str(n)}
-      for n in (50, 100, 250, 500, 1000)),
-    *({"template": "week_streak", "name": f"{n} weken op rij", "count": n} for n in (2, 4, 8)),
-    *({"template": "weekdays", "name": f"{n} weekdagen", "count": n} for n in (3, 5, 7)),
-    {"template": "categories", "name": "Alles geproefd", "count": 3},
-    {"template": "spend_within", "name": "Maanduitdaging", "amount": "200", "days": 30},
-    WELCOME,
-    {"template": "spend_total", "name": "Grote klant", "amount": "5000"},
-]
+TWENTY = BENCH.BADGES  # only "Welkom" is met by a first purchase of 10.00
+WELCOME = next(badge for badge in TWENTY if badge["template"] == "first_purchase")
 BONUS = 25  # each badge's bonus points
 AMOUNT = "10.00"
 EARNED = 200  # 10.00 at 10 points a euro, ×2 for "Dubbele punten" (no level yet)
