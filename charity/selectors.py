@@ -198,7 +198,7 @@ def statements_for_month(*, shop, month: dt.date):
 
 def statement_payable_on(statement: Statement, *, shop) -> dt.date:
     """The day, on the shop's clock, from which the statement can be paid."""
-    return statement.payable_from.astimezone(shop_zone(shop.time_zone)).date()
+    return local_date(statement.payable_from, shop_zone(shop.time_zone))
 
 
 def statement_for_shop(*, shop, statement_id: int) -> Statement | None:

@@ -75,17 +75,23 @@ def test_the_members_body_documents_the_level_and_its_progress(served):
                 progress["properties"]["percent"]["maximum"]) == (0, 100)
 
 
+def first_earn(client, shop, amount: str):
+    """A new member's first purchase through the API: (the member, the till's headers, the
+    answer)."""
+    member = MembershipFactory(shop=shop)
+    headers = {"Authorization": f"Api-Key {api_key_create(shop=shop, name='till')[1]}"}
+    response = client.post("/api/v1/purchases/", data=json.dumps(
+        {"member": member.card_number, "amount": amount}), content_type="application/json",
+        headers={**headers, "Idempotency-Key": f"schema-{member.pk}"})
+    assert response.status_code == 201, response.content
+    return member, headers, response
+
+
 def test_a_purchase_that_raises_the_level_and_earns_a_badge_matches_the_schema(client, served,
                                                                               shop):
     levels_set(shop)  # Brons 100, Zilver 500, Goud 1000 points earned
     make_badge(shop, "first_purchase", name="Eerste bezoek", bonus_points=25)
-    member = MembershipFactory(shop=shop)
-    raw = api_key_create(shop=shop, name="till")[1]
-    headers = {"Authorization": f"Api-Key {raw}"}
-    response = client.post("/api/v1/purchases/", data=json.dumps(
-        {"member": member.card_number, "amount": "62.00"}), content_type="application/json",
-        headers={**headers, "Idempotency-Key": "schema-news"})
-    assert response.status_code == 201, response.content
+    member, headers, response = first_earn(client, shop, "62.00")
     body = response.json()
     assert sorted(item["kind"] for item in body["news"]) == ["badge", "level_up"]
     assert {"kind": "level_up", "text": reached("Zilver", shop)} in body["news"]
@@ -102,12 +108,7 @@ def test_a_purchase_that_raises_the_level_and_earns_a_badge_matches_the_schema(c
 
 
 def test_a_member_at_the_top_level_matches_the_schema(client, served, levels):
-    member = MembershipFactory(shop=levels)
-    raw = api_key_create(shop=levels, name="till")[1]
-    headers = {"Authorization": f"Api-Key {raw}"}
-    response = client.post("/api/v1/purchases/", data=json.dumps(
-        {"member": member.card_number, "amount": "150.00"}), content_type="application/json",
-        headers={**headers, "Idempotency-Key": "schema-top"})
+    member, headers, response = first_earn(client, levels, "150.00")
     assert response.json()["level"] == "Goud"
     assert_matches(served, "post", "/api/v1/purchases/", response)
     member_response = client.get(f"/api/v1/members/{member.card_number}/", headers=headers)
